@@ -1,0 +1,96 @@
+/**
+ * The Durable Object storage API a room sees as `room.storage`. Pure types: the implementation
+ * lives in storage/ and is handed to the core by whoever wires the program.
+ */
+
+export interface ListOptions {
+  start?: string;
+  startAfter?: string;
+  end?: string;
+  prefix?: string;
+  reverse?: boolean;
+  limit?: number;
+  /** Accepted for compatibility; partyhouse always keeps its cache coherent. */
+  allowConcurrency?: boolean;
+  noCache?: boolean;
+}
+
+export interface GetOptions {
+  allowConcurrency?: boolean;
+  noCache?: boolean;
+}
+
+export interface PutOptions {
+  allowUnconfirmed?: boolean;
+  noCache?: boolean;
+}
+
+export interface SetAlarmOptions {
+  allowConcurrency?: boolean;
+  allowUnconfirmed?: boolean;
+}
+
+export interface DurableStorageTransaction {
+  get<T = unknown>(key: string, options?: GetOptions): Promise<T | undefined>;
+  get<T = unknown>(keys: string[], options?: GetOptions): Promise<Map<string, T>>;
+  list<T = unknown>(options?: ListOptions): Promise<Map<string, T>>;
+  put<T>(key: string, value: T, options?: PutOptions): Promise<void>;
+  put<T>(entries: Record<string, T>, options?: PutOptions): Promise<void>;
+  delete(key: string, options?: PutOptions): Promise<boolean>;
+  delete(keys: string[], options?: PutOptions): Promise<number>;
+  rollback(): void;
+  getAlarm(options?: GetOptions): Promise<number | null>;
+  setAlarm(scheduledTime: number | Date, options?: SetAlarmOptions): Promise<void>;
+  deleteAlarm(options?: SetAlarmOptions): Promise<void>;
+}
+
+export interface DurableStorage {
+  get<T = unknown>(key: string, options?: GetOptions): Promise<T | undefined>;
+  get<T = unknown>(keys: string[], options?: GetOptions): Promise<Map<string, T>>;
+  list<T = unknown>(options?: ListOptions): Promise<Map<string, T>>;
+  put<T>(key: string, value: T, options?: PutOptions): Promise<void>;
+  put<T>(entries: Record<string, T>, options?: PutOptions): Promise<void>;
+  delete(key: string, options?: PutOptions): Promise<boolean>;
+  delete(keys: string[], options?: PutOptions): Promise<number>;
+  deleteAll(options?: PutOptions): Promise<void>;
+  transaction<T>(closure: (txn: DurableStorageTransaction) => Promise<T>): Promise<T>;
+  getAlarm(options?: GetOptions): Promise<number | null>;
+  setAlarm(scheduledTime: number | Date, options?: SetAlarmOptions): Promise<void>;
+  deleteAlarm(options?: SetAlarmOptions): Promise<void>;
+  sync(): Promise<void>;
+}
+
+/** Identifies one room's storage: party name and room id. */
+export interface RoomRef {
+  readonly party: string;
+  readonly room: string;
+}
+
+/** A pending alarm as the scheduler sees it. */
+export interface AlarmRow extends RoomRef {
+  readonly time: number;
+}
+
+/**
+ * What the core needs from a storage implementation. `open` returns the room's storage; the core
+ * passes `onAlarmChange` so the storage can tell it when an alarm was set or removed, and the core
+ * schedules the timer.
+ */
+export interface StorageProvider {
+  open(ref: RoomRef, hooks: { onAlarmChange(time: number | null): void }): DurableStorage & RoomStorageControl;
+  /** Every alarm row in the store, read once at start so due alarms fire after a restart. */
+  listAlarms(): Promise<AlarmRow[]>;
+  /** Commit everything pending and release files and connections. */
+  close(): Promise<void>;
+}
+
+/** Platform-side controls on a room's storage that user code does not see. */
+export interface RoomStorageControl {
+  /** Resolves when every write issued so far is durable. */
+  flush(): Promise<void>;
+  /**
+   * Deletes the alarm row after `onAlarm` succeeded, but only if it still holds `time`
+   * (the handler may have set a new alarm).
+   */
+  clearFiredAlarm(time: number): Promise<void>;
+}
