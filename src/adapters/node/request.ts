@@ -1,0 +1,45 @@
+import type { IncomingMessage } from "node:http";
+
+/**
+ * A Web `Request` for a Node request. The body is a stream that attaches to `req` only when
+ * first read, so a raw party (Socket.IO) that never reads it can still consume `req` itself.
+ */
+export function toWebRequest(req: IncomingMessage, secure = false): Request {
+  const host = req.headers.host ?? "localhost";
+  const url = `${secure ? "https" : "http"}://${host}${req.url ?? "/"}`;
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // HTTP/2 pseudo-headers never reach here over HTTP/1.1; skip anything Headers rejects.
+    if (name.charCodeAt(0) === 58) continue;
+    try {
+      headers.append(name, raw[i + 1]!);
+    } catch {}
+  }
+  const method = req.method ?? "GET";
+  if (method === "GET" || method === "HEAD") return new Request(url, { method, headers });
+  return new Request(url, { method, headers, body: lazyBody(req), duplex: "half" } as RequestInit);
+}
+
+function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let attached = false;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (attached) {
+        req.resume();
+        return;
+      }
+      attached = true;
+      req.on("data", (chunk: Buffer) => {
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.on("end", () => controller.close());
+      req.on("error", (e) => controller.error(e));
+    },
+    cancel() {
+      req.destroy();
+    },
+  });
+}

@@ -1,0 +1,122 @@
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { HANDLED } from "../../core/app.js";
+import type { PartyApp } from "../../core/app.js";
+import { errorMessage } from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
+import { toWebRequest } from "./request.js";
+import { writeUpgradeRefusal, writeWebResponse } from "./response.js";
+import { pipeWsEvents, wrapWs } from "./ws-socket.js";
+
+/** What a raw party (Socket.IO) receives for an HTTP request. */
+export interface NodeRawRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+/** What a raw party receives for an upgrade. */
+export interface NodeRawUpgrade {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+}
+
+export interface NodeServerOptions {
+  maxMessageBytes: number;
+  log: Logger;
+}
+
+/** A running partyhouse HTTP + WebSocket server on node:http and ws. */
+export interface NodeServer {
+  readonly server: Server;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Stops accepting, lets `beforeClose` close rooms, then ends every connection. */
+  close(beforeClose?: () => Promise<void>, graceMs?: number): Promise<void>;
+}
+
+/** Wires a PartyApp to node:http and ws (`noServer`, so the app decides each upgrade). */
+export function createNodeServer(app: PartyApp, options: NodeServerOptions): NodeServer {
+  const { log } = options;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxMessageBytes,
+    perMessageDeflate: false,
+    clientTracking: true,
+  });
+
+  const server = createServer((req, res) => {
+    void handleRequest(req, res);
+  });
+  // Keep-alive sockets must not hold a shutdown open forever.
+  server.keepAliveTimeout = 5000;
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const request = toWebRequest(req);
+      const raw: NodeRawRequest = { req, res };
+      const response = await app.fetch(request, raw);
+      if (response === HANDLED) return;
+      await writeWebResponse(res, response, req.method === "HEAD");
+    } catch (e) {
+      log.error("PH_ERR_INTERNAL", `request ${req.method} ${req.url}: ${errorMessage(e)}`);
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.end("Internal Server Error");
+      } else res.destroy();
+    }
+  }
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    void handleUpgrade(req, socket, head);
+  });
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    try {
+      const request = toWebRequest(req);
+      const raw: NodeRawUpgrade = { req, socket, head };
+      const result = await app.upgrade(request, raw);
+      if (result.kind === "handled") return;
+      if (result.kind === "response") {
+        await writeUpgradeRefusal(socket, result.response);
+        return;
+      }
+      if (socket.destroyed) return;
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const sink = result.open(wrapWs(ws));
+        pipeWsEvents(ws, sink, log);
+      });
+    } catch (e) {
+      log.error("PH_ERR_INTERNAL", `upgrade ${req.url}: ${errorMessage(e)}`);
+      socket.destroy();
+    }
+  }
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async close(beforeClose, graceMs = 2000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (beforeClose) await beforeClose();
+      // Give clients a moment to answer the 1012 close frames, then drop whoever is left.
+      const deadline = Date.now() + graceMs;
+      while (wss.clients.size > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const ws of wss.clients) ws.terminate();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

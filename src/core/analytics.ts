@@ -1,0 +1,6 @@
+import type { AnalyticsLike } from "./types.js";
+
+/** Cloudflare Analytics Engine does not exist here; writes are accepted and dropped, as in `partykit dev`. */
+export const noopAnalytics: AnalyticsLike = {
+  writeDataPoint() {},
+};

@@ -1,0 +1,247 @@
+import { errorMessage, PartyhouseError } from "./errors.js";
+import type { RoomHost } from "./host.js";
+import { executionContext, fetchLobby, roomLobby } from "./lobby.js";
+import type { Logger } from "./log.js";
+import type { PartyDef } from "./party-def.js";
+import { matchPartyPath, pathnameOf } from "./router.js";
+import type { PartyRoute } from "./router.js";
+import { SocketBase } from "./socket-base.js";
+import type { RawSocket, SocketSink } from "./socket.js";
+import type { FetchSocket } from "./types.js";
+
+/** The party wrote its own response on the raw transport (Socket.IO). */
+export const HANDLED: unique symbol = Symbol("partyhouse.handled") as never;
+
+export type UpgradeResult =
+  | { kind: "response"; response: Response }
+  | { kind: "accept"; open(raw: RawSocket): SocketSink }
+  | { kind: "handled" };
+
+export interface AppOptions {
+  log: Logger;
+  /** Static assets from `serve`, with the single-page-app fallback. */
+  siteAssets?: { fetch(request: Request): Promise<Response | null> };
+  /** `/404.html` from the assets, served with status 404 when nothing else answers. */
+  notFoundPage?: () => Promise<Response | null>;
+  crons?: Readonly<Record<string, string>>;
+  /**
+   * Extra routes to rooms of raw parties outside `/parties/…` (Socket.IO's `/socket.io/?partyId=`).
+   * Returns the room, or null to fall through.
+   */
+  rawRoute?: (url: URL) => PartyRoute | null;
+}
+
+function isUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/**
+ * The request pipeline, in PartyKit's order: party rooms (`onBeforeConnect`/`onBeforeRequest`,
+ * then the room), else `onSocket`, the cron endpoint, static assets, `onFetch`, `404.html`, 404.
+ */
+export class PartyApp {
+  constructor(
+    readonly host: RoomHost,
+    private readonly options: AppOptions,
+  ) {}
+
+  private get main(): PartyDef {
+    return this.host.getDef("main")!;
+  }
+
+  private route(request: Request): { route: PartyRoute; def: PartyDef | undefined; raw: boolean } | null {
+    const pathname = pathnameOf(request.url);
+    const route = matchPartyPath(pathname);
+    if (route !== null) return { route, def: this.host.getDef(route.party), raw: false };
+    if (this.options.rawRoute) {
+      const raw = this.options.rawRoute(new URL(request.url));
+      if (raw !== null) return { route: raw, def: this.host.getDef(raw.party), raw: true };
+    }
+    return null;
+  }
+
+  private checkRoomId(room: string): Response | null {
+    const max = this.host.shared.limits.maxRoomIdLength;
+    if (room.length > max) {
+      this.options.log.error("PH_ERR_ROOM_ID", `room id of ${room.length} characters refused (limit ${max})`);
+      return new Response(`Room id too long: ${room.length} characters, the limit is ${max}`, { status: 400 });
+    }
+    return null;
+  }
+
+  /** Answers an HTTP request. `raw` is the adapter's native request, for raw parties. */
+  async fetch(request: Request, raw?: unknown): Promise<Response | typeof HANDLED> {
+    try {
+      const hit = this.route(request);
+      if (hit === null) return await this.fetchOther(request);
+      const { route, def } = hit;
+      if (def === undefined) return new Response(`Party ${route.party} not found`, { status: 404 });
+      const bad = this.checkRoomId(route.room);
+      if (bad) return bad;
+      if (def.wantsRaw && raw !== undefined) {
+        await this.host.getRoom(route.party, route.room).raw("request", raw);
+        return HANDLED;
+      }
+      let next: Request | Response = request;
+      if (def.statics.onBeforeRequest) {
+        try {
+          next = await def.statics.onBeforeRequest(
+            new Request(request.url, request),
+            roomLobby(this.host.shared, route.room),
+            executionContext(this.options.log),
+          );
+        } catch (e) {
+          this.options.log.error("PH_ERR_BEFORE", `onBeforeRequest: ${errorMessage(e)}`, { party: route.party });
+          return new Response(errorMessage(e) || "Unauthorised", { status: 401 });
+        }
+      }
+      if (next instanceof Response) return next;
+      if (!def.hasOnRequest) {
+        throw new PartyhouseError("PH_ERR_NO_ON_REQUEST", "No onRequest handler");
+      }
+      const room = this.host.getRoom(route.party, route.room);
+      try {
+        return await room.request(next);
+      } catch (e) {
+        this.options.log.error("PH_ERR_ON_REQUEST", `party "${route.party}" room "${route.room}" onRequest: ${errorMessage(e)}`, {
+          stack: e instanceof Error ? e.stack : undefined,
+        });
+        return new Response(errorMessage(e) || "Uncaught exception when making a request", {
+          status: statusFromError(e),
+        });
+      }
+    } catch (e) {
+      const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
+      this.options.log.error(code, `fetch error: ${errorMessage(e)}`);
+      const status = e instanceof PartyhouseError && e.status !== 500 ? e.status : 500;
+      return new Response(errorMessage(e), { status });
+    }
+  }
+
+  /** Decides what to do with a WebSocket upgrade. */
+  async upgrade(request: Request, raw?: unknown): Promise<UpgradeResult> {
+    try {
+      const hit = this.route(request);
+      if (hit === null) return await this.upgradeOther(request);
+      const { route, def } = hit;
+      if (def === undefined) {
+        return { kind: "response", response: new Response(`Party ${route.party} not found`, { status: 404 }) };
+      }
+      const bad = this.checkRoomId(route.room);
+      if (bad) return { kind: "response", response: bad };
+      if (def.wantsRaw && raw !== undefined) {
+        await this.host.getRoom(route.party, route.room).raw("upgrade", raw);
+        return { kind: "handled" };
+      }
+      let next: Request | Response = request;
+      if (def.statics.onBeforeConnect) {
+        try {
+          next = await def.statics.onBeforeConnect(
+            new Request(request.url, request),
+            roomLobby(this.host.shared, route.room),
+            executionContext(this.options.log),
+          );
+        } catch (e) {
+          this.options.log.error("PH_ERR_BEFORE", `onBeforeConnect: ${errorMessage(e)}`, { party: route.party });
+          return {
+            kind: "response",
+            response: new Response(errorMessage(e) || "Unauthorised", { status: 401 }),
+          };
+        }
+      }
+      if (next instanceof Response) return { kind: "response", response: next };
+      const final = next;
+      const connId = new URL(final.url).searchParams.get("_pk") || crypto.randomUUID();
+      return {
+        kind: "accept",
+        open: (socket) => this.host.connect(route.party, route.room, socket, connId, final),
+      };
+    } catch (e) {
+      const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
+      this.options.log.error(code, `upgrade error: ${errorMessage(e)}`);
+      const status = e instanceof PartyhouseError && e.status !== 500 ? e.status : 500;
+      return { kind: "response", response: new Response(errorMessage(e), { status }) };
+    }
+  }
+
+  private async upgradeOther(request: Request): Promise<UpgradeResult> {
+    const onSocket = this.main.statics.onSocket;
+    if (onSocket === undefined) {
+      return { kind: "response", response: await this.fetchOther(request) };
+    }
+    const log = this.options.log;
+    return {
+      kind: "accept",
+      open: (raw) => {
+        const socket = new SocketBase(raw, {
+          afterSend: () => {},
+          onListenerError: (e) => log.error("PH_ERR_HANDLER", `onSocket listener: ${errorMessage(e)}`),
+        }) as SocketBase & { request: Request };
+        socket.request = request;
+        Promise.resolve()
+          .then(() =>
+            onSocket(
+              socket as unknown as FetchSocket,
+              fetchLobby(this.host.shared),
+              executionContext(log),
+            ),
+          )
+          .catch((e: unknown) => {
+            log.error("PH_ERR_HANDLER", `onSocket: ${errorMessage(e)}`);
+            socket.close(1011, errorMessage(e).slice(0, 120));
+          });
+        return {
+          message: (data) => socket.emit("message", { type: "message", data, target: socket }),
+          close: (code, reason, wasClean) =>
+            socket.emit("close", { type: "close", code, reason, wasClean, target: socket }),
+          error: (error) =>
+            socket.emit("error", { type: "error", error, message: error.message, target: socket }),
+        };
+      },
+    };
+  }
+
+  private async fetchOther(request: Request): Promise<Response> {
+    const statics = this.main.statics;
+    const url = new URL(request.url);
+    if (url.pathname === "/__scheduled__" && statics.onCron) {
+      const name = url.searchParams.get("cron") || "unknown";
+      const cron = this.options.crons?.[name] ?? "* * * * *";
+      await this.runCron(name, cron);
+      return new Response(`ran cron ${name}: ${cron}`, { status: 200 });
+    }
+    const asset = await this.options.siteAssets?.fetch(request);
+    if (asset) return asset;
+    if (statics.onFetch) {
+      const res = await statics.onFetch(request, fetchLobby(this.host.shared), executionContext(this.options.log));
+      if (res) return res;
+    }
+    const page = await this.options.notFoundPage?.();
+    if (page) return new Response(page.body, { status: 404, statusText: "Not Found", headers: page.headers });
+    return new Response("Not found", { status: 404 });
+  }
+
+  /** Calls the main party's static onCron, as the scheduler does on each tick. */
+  async runCron(name: string, cron: string): Promise<void> {
+    const onCron = this.main.statics.onCron;
+    if (!onCron) return;
+    await onCron(
+      {
+        name,
+        cron,
+        scheduledTime: Date.now(),
+        noRetry() {
+          throw new Error("Not implemented");
+        },
+      },
+      fetchLobby(this.host.shared),
+      executionContext(this.options.log),
+    );
+  }
+}
+
+/** PartyKit answers a failed onRequest with the error's `code` as status when it is one. */
+function statusFromError(e: unknown): number {
+  const code = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === "number" && Number.isInteger(code) && code >= 200 && code <= 599 ? code : 500;
+}

@@ -1,0 +1,96 @@
+import { PartyhouseError } from "./errors.js";
+import { SocketBase } from "./socket-base.js";
+import type { SocketHooks } from "./socket-base.js";
+import type { RawSocket } from "./socket.js";
+import type { Connection, ConnectionSetStateFn, ConnectionState } from "./types.js";
+
+/** How a connection's state is copied and measured when the room hibernates. */
+export interface StatePolicy {
+  /** true in hibernating rooms: state is cloned and size-limited as Cloudflare attachments are. */
+  clone: boolean;
+  maxBytes: number;
+  measure(value: unknown): number;
+}
+
+/** A queued socket event, delivered once the connection's onConnect has finished. */
+export type ConnectionEvent =
+  | { type: "message"; data: string | ArrayBuffer }
+  | { type: "close"; code: number; reason: string; wasClean: boolean }
+  | { type: "error"; error: Error };
+
+/**
+ * A WebSocket connected to a room. Its id, uri, state and tags live here (not in the party
+ * instance), so they survive when a hibernating room's instance is dropped.
+ */
+export class PartyConnection<TState = unknown> extends SocketBase implements Connection<TState> {
+  readonly id: string;
+  readonly uri: string;
+  tags: readonly string[] = [];
+  /** Set once onConnect returned; only accepted connections reach onMessage/onClose/onError. */
+  accepted = false;
+  private stateValue: unknown = null;
+  /** Events that arrived before onConnect finished; null once the connection is ready. */
+  pending: ConnectionEvent[] | null = [];
+
+  constructor(
+    raw: RawSocket,
+    hooks: SocketHooks,
+    id: string,
+    uri: string,
+    readonly statePolicy: StatePolicy,
+  ) {
+    super(raw, hooks);
+    this.id = id;
+    this.uri = uri;
+  }
+
+  get socket(): Connection<TState> {
+    return this;
+  }
+  get url(): string {
+    return this.uri;
+  }
+
+  get state(): ConnectionState<TState> {
+    return this.stateValue as ConnectionState<TState>;
+  }
+
+  setState(
+    state: TState | ConnectionSetStateFn<TState> | null,
+  ): ConnectionState<TState> {
+    const next =
+      typeof state === "function"
+        ? (state as ConnectionSetStateFn<TState>)(this.state)
+        : (state as TState | null);
+    this.stateValue = this.statePolicy.clone ? this.cloneState(next) : next;
+    return this.stateValue as ConnectionState<TState>;
+  }
+
+  serializeAttachment<T = unknown>(attachment: T): void {
+    this.setState(attachment as unknown as TState);
+  }
+
+  deserializeAttachment<T = unknown>(): T | null {
+    return (this.stateValue ?? null) as T | null;
+  }
+
+  private cloneState(value: unknown): unknown {
+    if (value === null || value === undefined) return null;
+    let size: number;
+    try {
+      size = this.statePolicy.measure(value);
+    } catch (e) {
+      throw new PartyhouseError(
+        "PH_ERR_STATE_CLONE",
+        `conn.setState: the state cannot be serialized (${e instanceof Error ? e.message : String(e)}); use plain data`,
+      );
+    }
+    if (size > this.statePolicy.maxBytes) {
+      throw new PartyhouseError(
+        "PH_ERR_STATE_TOO_LARGE",
+        `conn.setState: the state is ${size} bytes serialized, over the limit of ${this.statePolicy.maxBytes} bytes; keep large data in room.storage`,
+      );
+    }
+    return structuredClone(value);
+  }
+}

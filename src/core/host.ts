@@ -1,0 +1,174 @@
+import { AlarmScheduler } from "./alarms.js";
+import { CloseCode } from "./close-codes.js";
+import { errorMessage, PartyhouseError } from "./errors.js";
+import type { Limits } from "./limits.js";
+import type { Logger } from "./log.js";
+import type { PartyDef } from "./party-def.js";
+import { RoomRuntime } from "./room-runtime.js";
+import type { RoomShared } from "./room-shared.js";
+import type { RawSocket, SocketSink } from "./socket.js";
+import type { StorageProvider } from "./storage-api.js";
+import { createParties } from "./stubs.js";
+import type { StubTarget } from "./stubs.js";
+import type { AssetFetcher, Parties } from "./types.js";
+
+export interface HostOptions {
+  /** Every party by name; `main` must be present. */
+  parties: ReadonlyMap<string, PartyDef>;
+  storage: StorageProvider;
+  limits: Readonly<Limits>;
+  log: Logger;
+  env: Record<string, unknown>;
+  /** `room.context.assets.fetch(path)`; answers null when there is no such asset. */
+  assets?: AssetFetcher;
+  /** Serialized size of a value; throws if it cannot be structured-cloned. */
+  measure(value: unknown): number;
+  /** Alarm retry base delay (ms); tests shorten it. */
+  alarmRetryBaseMs?: number;
+}
+
+const noAssets: AssetFetcher = { fetch: () => Promise.resolve(null) };
+
+/**
+ * Owns the live rooms of this process: creates them on demand, evicts idle ones, hibernates
+ * instances, fires alarms, and gives party stubs direct access to rooms.
+ */
+export class RoomHost {
+  private readonly rooms = new Map<string, RoomRuntime>();
+  private defs: ReadonlyMap<string, PartyDef>;
+  readonly shared: RoomShared;
+  readonly alarms: AlarmScheduler;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private originValue = "http://127.0.0.1";
+  private closed = false;
+
+  constructor(private readonly options: HostOptions) {
+    this.defs = options.parties;
+    if (!this.defs.has("main")) {
+      throw new PartyhouseError("PH_ERR_CONFIG", "a party named \"main\" is required (config field \"main\")");
+    }
+    const log = options.log;
+    const target: StubTarget = {
+      origin: () => this.originValue,
+      roomRequest: (party, room, request) => this.getRoom(party, room).request(request),
+      roomConnect: (party, room, request, pair) => {
+        const url = new URL(request.url);
+        const id = url.searchParams.get("_pk") ?? crypto.randomUUID();
+        pair.attach(this.getRoom(party, room).connect(pair.server, id, request));
+      },
+      onListenerError: (e) => log.error("PH_ERR_HANDLER", `stub socket listener: ${errorMessage(e)}`),
+    };
+    const parties: Parties = createParties(target, this.defs.keys());
+    this.alarms = new AlarmScheduler(
+      (party, room) => this.fireAlarm(party, room),
+      (party, room, time) => this.openStorage(party, room).clearFiredAlarm(time),
+      log,
+      options.alarmRetryBaseMs,
+    );
+    this.shared = {
+      limits: options.limits,
+      log,
+      env: options.env,
+      parties,
+      assets: options.assets ?? noAssets,
+      openStorage: (party, room) => this.openStorage(party, room),
+      measure: options.measure,
+    };
+  }
+
+  /** Loads every stored alarm (due ones fire now) and starts the idle sweeper. */
+  async start(): Promise<void> {
+    this.alarms.load(await this.options.storage.listAlarms());
+    const { idleTimeoutMs, hibernateAfterMs } = this.options.limits;
+    const every = Math.max(10, Math.min(1000, Math.floor(Math.min(idleTimeoutMs, hibernateAfterMs) / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    (this.sweeper as { unref?: () => void }).unref?.();
+  }
+
+  /** The origin stubs use in their URLs (`http://host:port`), known once the server listens. */
+  setOrigin(origin: string): void {
+    this.originValue = origin;
+  }
+
+  get partyNames(): Iterable<string> {
+    return this.defs.keys();
+  }
+
+  getDef(name: string): PartyDef | undefined {
+    return this.defs.get(name);
+  }
+
+  /** The live room, created on first use. */
+  getRoom(party: string, room: string): RoomRuntime {
+    if (this.closed) throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
+    const key = `${party}\u0000${room}`;
+    let rt = this.rooms.get(key);
+    if (rt === undefined) {
+      const def = this.defs.get(party);
+      if (def === undefined) {
+        throw new PartyhouseError("PH_ERR_PARTY_NOT_FOUND", `Party ${party} not found`, { status: 404 });
+      }
+      rt = new RoomRuntime(def, room, this.shared);
+      this.rooms.set(key, rt);
+    }
+    return rt;
+  }
+
+  /** Live rooms (for tests, metrics and benchmarks). */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  peekRoom(party: string, room: string): RoomRuntime | undefined {
+    return this.rooms.get(`${party}\u0000${room}`);
+  }
+
+  connect(party: string, room: string, raw: RawSocket, connId: string, request: Request): SocketSink {
+    return this.getRoom(party, room).connect(raw, connId, request);
+  }
+
+  private openStorage(party: string, room: string) {
+    return this.options.storage.open(
+      { party, room },
+      { onAlarmChange: (time) => this.alarms.set(party, room, time) },
+    );
+  }
+
+  private fireAlarm(party: string, room: string): Promise<void> {
+    return this.getRoom(party, room).alarm();
+  }
+
+  /** Evicts idle rooms and drops idle hibernating instances. */
+  sweep(now = Date.now()): void {
+    const { idleTimeoutMs, hibernateAfterMs } = this.options.limits;
+    for (const [key, rt] of this.rooms) {
+      if (rt.isIdle(now, idleTimeoutMs) && !this.alarms.isDue(rt.def.name, rt.id, now)) {
+        this.rooms.delete(key);
+        continue;
+      }
+      rt.maybeHibernate(now, hibernateAfterMs);
+    }
+  }
+
+  /**
+   * Swaps in new party code (dev reload): every room is dropped, its sockets closed with 1012 so
+   * clients reconnect to the new code; storage is untouched.
+   */
+  reload(parties: ReadonlyMap<string, PartyDef>): void {
+    this.defs = parties;
+    for (const rt of this.rooms.values()) rt.closeAll(CloseCode.RESTART, "Server reloaded");
+    this.rooms.clear();
+  }
+
+  /** Graceful stop: close sockets with 1012, stop timers, flush and close storage. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.alarms.stop();
+    for (const rt of this.rooms.values()) rt.closeAll(CloseCode.RESTART, "Server shutting down");
+    await Promise.allSettled([...this.rooms.values()].map((rt) => rt.storage.flush()));
+    this.rooms.clear();
+    await this.options.storage.close();
+  }
+}

@@ -1,0 +1,429 @@
+import { PartyConnection } from "./connection.js";
+import type { ConnectionEvent } from "./connection.js";
+import { CloseCode } from "./close-codes.js";
+import { errorMessage, PartyhouseError } from "./errors.js";
+import { RAW_HANDLER } from "./party-def.js";
+import type { PartyDef, PartyInstance } from "./party-def.js";
+import { createRoomFacade } from "./room-facade.js";
+import type { RoomShared } from "./room-shared.js";
+import { preEncode, toWire } from "./socket-base.js";
+import type { SocketBase, SocketHooks } from "./socket-base.js";
+import { ReadyState } from "./socket.js";
+import type { RawSocket, SocketSink } from "./socket.js";
+import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
+import type { Connection, ConnectionContext, Room, WSMessage } from "./types.js";
+
+/**
+ * One live room: the platform side of a PartyKit room (what a Durable Object is on Cloudflare).
+ * It owns the connections, the storage handle and the user instance. The instance may be dropped
+ * (hibernation) while this object and its sockets stay; the whole runtime is dropped on eviction.
+ *
+ * Ordering: every event goes through `run`, which queues while the room is gated (the instance is
+ * starting, or user code is inside blockConcurrencyWhile) and drains in arrival order.
+ */
+export class RoomRuntime {
+  readonly connections = new Map<string, PartyConnection>();
+  readonly facade: Room;
+  readonly storage: DurableStorage & RoomStorageControl;
+  private instance: PartyInstance | undefined;
+  private starting: Promise<PartyInstance> | undefined;
+  private gate = 0;
+  private queue: Array<() => void> = [];
+  /** Requests, connects and alarms under way; a room with any is never evicted. */
+  inflight = 0;
+  lastActive = Date.now();
+  /** Known once the instance was first built (class form reads `options.hibernate`). */
+  hibernates: boolean | undefined;
+  private readonly socketHooks: SocketHooks;
+
+  constructor(
+    readonly def: PartyDef,
+    readonly id: string,
+    readonly shared: RoomShared,
+  ) {
+    this.storage = shared.openStorage(def.name, id);
+    this.facade = createRoomFacade(this);
+    this.socketHooks = {
+      afterSend: (s) => this.checkBackpressure(s),
+      onListenerError: (e) => this.logHandlerError("listener", e),
+    };
+  }
+
+  get isStarted(): boolean {
+    return this.instance !== undefined && this.starting === undefined;
+  }
+
+  /** Builds the instance and runs onStart once; concurrent callers share the same start. */
+  ensureStarted(): Promise<PartyInstance> {
+    if (this.instance !== undefined && this.starting === undefined) {
+      return Promise.resolve(this.instance);
+    }
+    if (this.starting === undefined) {
+      this.gate++;
+      this.starting = this.start().finally(() => {
+        this.starting = undefined;
+        this.gate--;
+        this.drain();
+      });
+    }
+    return this.starting;
+  }
+
+  private async start(): Promise<PartyInstance> {
+    let instance: PartyInstance;
+    try {
+      instance = this.def.create(this.facade);
+      this.hibernates = instance.hibernate;
+      await instance.onStart();
+    } catch (e) {
+      this.instance = undefined;
+      this.shared.log.error("PH_ERR_ON_START", `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`, {
+        party: this.def.name,
+        room: this.id,
+        stack: e instanceof Error ? e.stack : undefined,
+      });
+      // Events queued for this start cannot be delivered to an instance that never started.
+      this.queue = [];
+      throw e;
+    }
+    this.instance = instance;
+    return instance;
+  }
+
+  /** Runs `fn` now, or after the gate opens, keeping arrival order. */
+  private run(fn: () => void): void {
+    if (this.gate > 0 || this.queue.length > 0) {
+      this.queue.push(fn);
+      if (this.instance === undefined && this.starting === undefined) this.wake();
+      return;
+    }
+    if (this.instance === undefined) {
+      this.queue.push(fn);
+      this.wake();
+      return;
+    }
+    fn();
+  }
+
+  private wake(): void {
+    this.ensureStarted().catch(() => {
+      /* logged in start() */
+    });
+  }
+
+  private drain(): void {
+    while (this.gate === 0 && this.instance !== undefined && this.queue.length > 0) {
+      const fn = this.queue.shift()!;
+      fn();
+    }
+  }
+
+  /** Resolves when no start or blockConcurrencyWhile holds the room. */
+  private whenOpen(): Promise<void> {
+    if (this.gate === 0 && this.queue.length === 0 && this.instance !== undefined) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.run(resolve));
+  }
+
+  async blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
+    this.gate++;
+    try {
+      return await fn();
+    } finally {
+      this.gate--;
+      queueMicrotask(() => this.drain());
+    }
+  }
+
+  // ---- HTTP ----------------------------------------------------------------
+
+  async request(req: Request): Promise<Response> {
+    this.inflight++;
+    try {
+      const instance = await this.ensureStarted();
+      await this.whenOpen();
+      return await instance.onRequest(req);
+    } finally {
+      this.inflight--;
+      this.lastActive = Date.now();
+    }
+  }
+
+  /** Hands a raw transport object to a party that asked for it (Socket.IO). */
+  async raw(kind: "request" | "upgrade", raw: unknown): Promise<void> {
+    this.inflight++;
+    try {
+      const instance = await this.ensureStarted();
+      await this.whenOpen();
+      if (instance.raw === undefined) {
+        throw new PartyhouseError("PH_ERR_INTERNAL", `party "${this.def.name}" has no raw handler`);
+      }
+      instance.raw[RAW_HANDLER](kind, raw);
+    } finally {
+      this.inflight--;
+      this.lastActive = Date.now();
+    }
+  }
+
+  // ---- WebSocket -----------------------------------------------------------
+
+  /**
+   * Accepts an upgraded socket into the room. Follows PartyKit: start the instance, read tags,
+   * register the connection, await onConnect; any throw closes the socket with 1011 and the
+   * error's message. Messages that arrive meanwhile wait for onConnect to finish.
+   */
+  connect(raw: RawSocket, connId: string, request: Request): SocketSink {
+    this.inflight++;
+    const conn = new PartyConnection(raw, this.socketHooks, connId, request.url, {
+      clone: false,
+      maxBytes: this.shared.limits.maxStateBytes,
+      measure: this.shared.measure,
+    });
+    const sink: SocketSink = {
+      message: (data) => this.onSocketEvent(conn, { type: "message", data }),
+      close: (code, reason, wasClean) =>
+        this.onSocketEvent(conn, { type: "close", code, reason, wasClean }),
+      error: (error) => this.onSocketEvent(conn, { type: "error", error }),
+    };
+    void this.accept(conn, request).finally(() => {
+      this.inflight--;
+      this.lastActive = Date.now();
+    });
+    return sink;
+  }
+
+  private async accept(conn: PartyConnection, request: Request): Promise<void> {
+    const ctx: ConnectionContext = { request };
+    try {
+      const instance = await this.ensureStarted();
+      await this.whenOpen();
+      if (!instance.hasSocketHandler) {
+        throw new PartyhouseError("PH_ERR_NO_ON_CONNECT", "No onConnect or onMessage handler");
+      }
+      // Hibernating rooms keep state as Cloudflare attachments: cloned and size-limited.
+      conn.statePolicy.clone = instance.hibernate;
+      if (this.connections.size >= this.shared.limits.maxConnectionsPerRoom) {
+        this.shared.log.error("PH_ERR_TOO_MANY_CONNECTIONS", `room "${this.id}" is full`, {
+          party: this.def.name,
+          room: this.id,
+        });
+        conn.pending = null;
+        conn.close(CloseCode.TRY_AGAIN, "Room is full");
+        return;
+      }
+      const tags = await instance.getConnectionTags(conn, ctx);
+      conn.tags = normalizeTags(conn.id, tags, instance.hibernate);
+      if (conn.readyState !== ReadyState.OPEN) {
+        // The client left while we were starting; PartyKit would never have called onConnect.
+        conn.pending = null;
+        return;
+      }
+      this.connections.set(conn.id, conn);
+      await instance.onConnect(conn, ctx);
+      conn.accepted = true;
+    } catch (e) {
+      this.shared.log.error("PH_ERR_ON_CONNECT", `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`, {
+        party: this.def.name,
+        room: this.id,
+        connection: conn.id,
+        stack: e instanceof Error ? e.stack : undefined,
+      });
+      if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
+      conn.pending = null;
+      conn.close(CloseCode.INTERNAL, truncateReason(errorMessage(e) || "Uncaught exception when connecting"));
+      return;
+    }
+    const pending = conn.pending ?? [];
+    conn.pending = null;
+    for (const event of pending) this.dispatch(conn, event);
+  }
+
+  private onSocketEvent(conn: PartyConnection, event: ConnectionEvent): void {
+    this.lastActive = Date.now();
+    if (event.type === "close" || event.type === "error") {
+      // The manager forgets a closed socket at once, so getConnections() inside onClose skips it.
+      if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
+    }
+    if (conn.pending !== null) {
+      conn.pending.push(event);
+      return;
+    }
+    this.dispatch(conn, event);
+  }
+
+  private dispatch(conn: PartyConnection, event: ConnectionEvent): void {
+    // A socket whose connect failed was closed with 1011 and never reaches the handlers.
+    if (!conn.accepted) return;
+    this.run(() => {
+      const instance = this.instance!;
+      this.lastActive = Date.now();
+      switch (event.type) {
+        case "message":
+          this.invoke("onMessage", () => instance.onMessage(event.data, conn));
+          conn.emit("message", { type: "message", data: event.data, target: conn });
+          break;
+        case "close":
+          this.invoke("onClose", () => instance.onClose(conn));
+          conn.emit("close", {
+            type: "close",
+            code: event.code,
+            reason: event.reason,
+            wasClean: event.wasClean,
+            target: conn,
+          });
+          break;
+        case "error":
+          this.invoke("onError", () => instance.onError(conn, event.error));
+          conn.emit("error", {
+            type: "error",
+            error: event.error,
+            message: event.error.message,
+            target: conn,
+          });
+          break;
+      }
+    });
+  }
+
+  private invoke(what: string, fn: () => unknown): void {
+    try {
+      const r = fn();
+      if (r instanceof Promise) r.catch((e: unknown) => this.logHandlerError(what, e));
+    } catch (e) {
+      this.logHandlerError(what, e);
+    }
+  }
+
+  private logHandlerError(what: string, e: unknown): void {
+    this.shared.log.error("PH_ERR_HANDLER", `party "${this.def.name}" room "${this.id}" ${what}: ${errorMessage(e)}`, {
+      party: this.def.name,
+      room: this.id,
+      stack: e instanceof Error ? e.stack : undefined,
+    });
+  }
+
+  private checkBackpressure(socket: SocketBase): void {
+    if (socket.bufferedAmount <= this.shared.limits.maxBufferedBytes) return;
+    const id = socket instanceof PartyConnection ? socket.id : "?";
+    this.shared.log.error(
+      "PH_ERR_SLOW_CONSUMER",
+      `closing connection ${id} in room "${this.id}": ${socket.bufferedAmount} bytes unsent (limit ${this.shared.limits.maxBufferedBytes})`,
+      { party: this.def.name, room: this.id, connection: id },
+    );
+    if (socket instanceof PartyConnection && this.connections.get(socket.id) === socket) {
+      this.connections.delete(socket.id);
+    }
+    socket.close(CloseCode.POLICY, "Slow consumer: too many unsent bytes");
+  }
+
+  // ---- Room API ------------------------------------------------------------
+
+  broadcast(msg: WSMessage, without?: string[]): void {
+    const size = this.connections.size;
+    if (size === 0) return;
+    const wire = toWire(msg);
+    // Encode once; each socket then writes the same bytes.
+    const encoded = size > 1 ? preEncode(wire) : undefined;
+    const skip = without !== undefined && without.length > 0 ? new Set(without) : undefined;
+    for (const conn of this.connections.values()) {
+      if (skip?.has(conn.id)) continue;
+      if (conn.readyState !== ReadyState.OPEN) continue;
+      if (encoded) conn.sendEncoded(encoded.data, encoded.binary);
+      else conn.send(msg);
+    }
+  }
+
+  getConnection(id: string): Connection | undefined {
+    const conn = this.connections.get(id);
+    return conn !== undefined && conn.readyState === ReadyState.OPEN ? conn : undefined;
+  }
+
+  *getConnections(tag?: string): IterableIterator<Connection> {
+    for (const conn of this.connections.values()) {
+      if (conn.readyState !== ReadyState.OPEN) continue;
+      if (tag === undefined || conn.tags.includes(tag)) yield conn;
+    }
+  }
+
+  // ---- Alarms --------------------------------------------------------------
+
+  /** Runs onAlarm through the room's queue; resolves or rejects with the handler's outcome. */
+  async alarm(): Promise<void> {
+    this.inflight++;
+    try {
+      const instance = await this.ensureStarted();
+      await this.whenOpen();
+      await instance.onAlarm();
+    } finally {
+      this.inflight--;
+      this.lastActive = Date.now();
+    }
+  }
+
+  // ---- Idle and hibernation -----------------------------------------------
+
+  /** True when nothing holds the room: it may be dropped entirely. */
+  isIdle(now: number, idleMs: number): boolean {
+    return (
+      this.connections.size === 0 &&
+      this.inflight === 0 &&
+      this.starting === undefined &&
+      this.gate === 0 &&
+      this.queue.length === 0 &&
+      now - this.lastActive >= idleMs
+    );
+  }
+
+  /** Drops a hibernating room's instance after a quiet period; sockets, state and tags stay. */
+  maybeHibernate(now: number, afterMs: number): boolean {
+    if (this.instance === undefined || this.hibernates !== true) return false;
+    if (this.inflight > 0 || this.gate > 0 || this.queue.length > 0) return false;
+    if (now - this.lastActive < afterMs) return false;
+    this.instance = undefined;
+    // As on PartyKit, listeners attached by hand in onConnect do not survive hibernation.
+    for (const conn of this.connections.values()) conn.clearListeners();
+    return true;
+  }
+
+  get hasInstance(): boolean {
+    return this.instance !== undefined;
+  }
+
+  /** Closes every socket (shutdown: 1012 so clients reconnect elsewhere). */
+  closeAll(code: number, reason: string): void {
+    for (const conn of this.connections.values()) conn.close(code, reason);
+  }
+}
+
+function normalizeTags(id: string, tags: unknown, strict: boolean): string[] {
+  if (!Array.isArray(tags)) {
+    throw new PartyhouseError("PH_ERR_TAGS", "getConnectionTags must return an array of strings");
+  }
+  const all = [id, ...(tags as unknown[]).filter((t) => t !== id)];
+  if (strict) {
+    // Cloudflare's hibernation API enforces these; PartyKit surfaces them the same way.
+    if (all.length > 10) {
+      throw new PartyhouseError("PH_ERR_TAGS", "A connection can only have 10 tags, including the default id tag.");
+    }
+    for (const tag of all) {
+      if (typeof tag !== "string") {
+        throw new PartyhouseError("PH_ERR_TAGS", `A connection tag must be a string. Received: ${String(tag)}`);
+      }
+      if (tag === "") throw new PartyhouseError("PH_ERR_TAGS", "A connection tag must not be an empty string.");
+      if (tag.length > 256) {
+        throw new PartyhouseError("PH_ERR_TAGS", "A connection tag must not exceed 256 characters");
+      }
+    }
+  }
+  return all as string[];
+}
+
+/** A close reason must fit in a control frame: 123 bytes of UTF-8. */
+function truncateReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= 123) return reason;
+  let out = reason;
+  while (new TextEncoder().encode(out).length > 120) out = out.slice(0, -1);
+  return out + "...";
+}

@@ -1,0 +1,16 @@
+import type { Limits } from "./limits.js";
+import type { Logger } from "./log.js";
+import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
+import type { AssetFetcher, Parties } from "./types.js";
+
+/** What every room of a host shares: limits, logger, env, stubs, storage and assets. */
+export interface RoomShared {
+  readonly limits: Readonly<Limits>;
+  readonly log: Logger;
+  readonly env: Record<string, unknown>;
+  readonly parties: Parties;
+  readonly assets: AssetFetcher;
+  openStorage(party: string, room: string): DurableStorage & RoomStorageControl;
+  /** Serialized size of a value (v8 structured clone in Node); throws if it cannot be cloned. */
+  measure(value: unknown): number;
+}

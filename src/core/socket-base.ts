@@ -1,0 +1,116 @@
+import { Listeners } from "./listeners.js";
+import { ReadyState } from "./socket.js";
+import type { RawSocket } from "./socket.js";
+import type { EventMapLike, WSMessage } from "./types.js";
+
+const encoder = new TextEncoder();
+
+/** Turns what user code passes to send() into what a RawSocket takes, without copying. */
+export function toWire(data: WSMessage): { data: string | Uint8Array; binary: boolean } {
+  if (typeof data === "string") return { data, binary: false };
+  if (data instanceof ArrayBuffer) return { data: new Uint8Array(data), binary: true };
+  if (ArrayBuffer.isView(data)) {
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), binary: true };
+  }
+  // Cloudflare's send() stringifies anything else; so do we, rather than throwing mid-broadcast.
+  return { data: String(data), binary: false };
+}
+
+/** UTF-8 encodes text once so a broadcast does not re-encode it for every socket. */
+export function preEncode(wire: { data: string | Uint8Array; binary: boolean }): {
+  data: Uint8Array;
+  binary: boolean;
+} {
+  return typeof wire.data === "string"
+    ? { data: encoder.encode(wire.data), binary: false }
+    : { data: wire.data, binary: wire.binary };
+}
+
+export interface SocketHooks {
+  /** Called after each send; lets the owner enforce the slow-consumer limit. */
+  afterSend(socket: SocketBase): void;
+  onListenerError(e: unknown): void;
+}
+
+/**
+ * A server-side WebSocket as user code sees it (Cloudflare's WebSocket shape): send, close,
+ * readyState and listeners. Connection and the onSocket FetchSocket build on it.
+ */
+export class SocketBase {
+  readonly CONNECTING = ReadyState.CONNECTING;
+  readonly OPEN = ReadyState.OPEN;
+  readonly CLOSING = ReadyState.CLOSING;
+  readonly CLOSED = ReadyState.CLOSED;
+  binaryType: "arraybuffer" | "blob" | "nodebuffer" = "arraybuffer";
+  protected readonly listeners = new Listeners();
+
+  constructor(
+    protected readonly raw: RawSocket,
+    protected readonly hooks: SocketHooks,
+  ) {}
+
+  get readyState(): number {
+    return this.raw.readyState;
+  }
+  get bufferedAmount(): number {
+    return this.raw.bufferedAmount;
+  }
+  get protocol(): string {
+    return this.raw.protocol;
+  }
+  get extensions(): string {
+    return this.raw.extensions;
+  }
+
+  send(data: WSMessage): void {
+    if (this.raw.readyState !== ReadyState.OPEN) return;
+    const wire = toWire(data);
+    this.raw.send(wire.data, wire.binary);
+    this.hooks.afterSend(this);
+  }
+
+  /** Sends a frame already encoded by broadcast(). */
+  sendEncoded(data: Uint8Array, binary: boolean): void {
+    if (this.raw.readyState !== ReadyState.OPEN) return;
+    this.raw.send(data, binary);
+    this.hooks.afterSend(this);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.raw.close(code, reason);
+  }
+
+  /** @internal drops the connection without a closing handshake. */
+  terminate(): void {
+    this.raw.terminate();
+  }
+
+  accept(): void {
+    // Connections reach user code already accepted; Cloudflare code calls accept() anyway.
+  }
+
+  addEventListener<K extends keyof EventMapLike>(
+    type: K,
+    listener: (event: EventMapLike[K]) => void,
+    options?: { once?: boolean },
+  ): void {
+    this.listeners.add(type, listener, options?.once === true);
+  }
+
+  removeEventListener<K extends keyof EventMapLike>(
+    type: K,
+    listener: (event: EventMapLike[K]) => void,
+  ): void {
+    this.listeners.remove(type, listener);
+  }
+
+  /** @internal */
+  emit<K extends keyof EventMapLike>(type: K, event: EventMapLike[K]): void {
+    this.listeners.emit(type, event, this.hooks.onListenerError);
+  }
+
+  /** @internal hibernation drops hand-attached listeners along with the instance. */
+  clearListeners(): void {
+    this.listeners.clear();
+  }
+}
