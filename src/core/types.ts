@@ -9,6 +9,9 @@ import type { DurableStorage } from "./storage-api.js";
 
 export type { DurableStorage as Storage } from "./storage-api.js";
 
+/** The incoming HTTP request: the standard Fetch API Request. */
+export type Request = globalThis.Request;
+
 /** A message as a party receives it: text, or binary as an ArrayBuffer. */
 export type WSMessage = string | ArrayBuffer | ArrayBufferView;
 
@@ -28,7 +31,9 @@ export type Immutable<T> = T extends ImmutablePrimitive
         ? ReadonlySet<Immutable<M>>
         : { readonly [K in keyof T]: Immutable<T[K]> };
 
-export type ConnectionState<T> = Immutable<T> | null;
+type ImmutableObject<T> = { readonly [K in keyof T]: Immutable<T[K]> };
+/** As in PartyKit: the state is read-only from the outside; change it with setState. */
+export type ConnectionState<T> = ImmutableObject<T> | null;
 export type ConnectionSetStateFn<T> = (prevState: ConnectionState<T>) => T;
 
 /** The event objects a Connection dispatches, shaped like the WebSocket DOM events. */

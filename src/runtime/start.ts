@@ -1,0 +1,119 @@
+import { createNodeServer } from "../adapters/node/server.js";
+import type { NodeServer } from "../adapters/node/server.js";
+import { PartyApp } from "../core/app.js";
+import type { AppOptions } from "../core/app.js";
+import { RoomHost } from "../core/host.js";
+import { defaultLimits } from "../core/limits.js";
+import type { Limits } from "../core/limits.js";
+import type { Logger } from "../core/log.js";
+import { silentLogger } from "../core/log.js";
+import { definePartyFromModule } from "../core/party-def.js";
+import type { PartyDef } from "../core/party-def.js";
+import type { StorageProvider } from "../core/storage-api.js";
+import type { AssetFetcher } from "../core/types.js";
+import { createStorageProvider } from "../storage/provider.js";
+import { measureSerialized } from "./measure.js";
+
+export type StorageOption =
+  | StorageProvider
+  | { kind: "memory" }
+  | { kind: "sqlite"; path: string; synchronous?: "normal" | "full" };
+
+export interface StartOptions {
+  /** Party name → the module's default export (a Party.Server class or a module object). */
+  parties: Record<string, unknown>;
+  /** Defaults to in-memory storage. */
+  storage?: StorageOption;
+  limits?: Partial<Limits>;
+  env?: Record<string, unknown>;
+  /** Port 0 picks a free port. Defaults to 0. */
+  port?: number;
+  /** Defaults to 127.0.0.1. */
+  hostname?: string;
+  log?: Logger;
+  siteAssets?: AppOptions["siteAssets"];
+  notFoundPage?: AppOptions["notFoundPage"];
+  assets?: AssetFetcher;
+  crons?: Record<string, string>;
+  rawRoute?: AppOptions["rawRoute"];
+  alarmRetryBaseMs?: number;
+}
+
+/** A running partyhouse server. */
+export interface Partyhouse {
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly port: number;
+  readonly host: RoomHost;
+  readonly app: PartyApp;
+  readonly node: NodeServer;
+  /** Replaces the party code; rooms restart (sockets closed with 1012), storage stays. */
+  reload(parties: Record<string, unknown>): void;
+  /** Graceful stop: stop accepting, close sockets with 1012, flush storage. */
+  close(): Promise<void>;
+}
+
+export function defineParties(parties: Record<string, unknown>): Map<string, PartyDef> {
+  const defs = new Map<string, PartyDef>();
+  for (const [name, exported] of Object.entries(parties)) {
+    defs.set(name, definePartyFromModule(name, exported));
+  }
+  return defs;
+}
+
+function toProvider(storage: StorageOption | undefined, limits: Limits): StorageProvider {
+  if (storage === undefined) return createStorageProvider({ kind: "memory" }, limits);
+  if ("open" in storage) return storage;
+  return createStorageProvider(storage, limits);
+}
+
+/**
+ * Starts partyhouse in this process: the embedding API the CLI and the tests use.
+ *
+ * @example
+ * const ph = await startPartyhouse({ parties: { main: ChatServer }, storage: { kind: "sqlite", path: "state.db" } });
+ * console.log(`listening on ${ph.url}`);
+ */
+export async function startPartyhouse(options: StartOptions): Promise<Partyhouse> {
+  const limits: Limits = Object.freeze({ ...defaultLimits, ...options.limits });
+  const log = options.log ?? silentLogger;
+  const host = new RoomHost({
+    parties: defineParties(options.parties),
+    storage: toProvider(options.storage, limits),
+    limits,
+    log,
+    env: options.env ?? {},
+    ...(options.assets ? { assets: options.assets } : {}),
+    measure: measureSerialized,
+    ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
+  });
+  const app = new PartyApp(host, {
+    log,
+    ...(options.siteAssets ? { siteAssets: options.siteAssets } : {}),
+    ...(options.notFoundPage ? { notFoundPage: options.notFoundPage } : {}),
+    ...(options.crons ? { crons: options.crons } : {}),
+    ...(options.rawRoute ? { rawRoute: options.rawRoute } : {}),
+  });
+  const node = createNodeServer(app, { maxMessageBytes: limits.maxMessageBytes, log });
+  const hostname = options.hostname ?? "127.0.0.1";
+  const address = await node.listen(options.port ?? 0, hostname);
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`;
+  host.setOrigin(url);
+  await host.start();
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    host,
+    app,
+    node,
+    reload(parties) {
+      host.reload(defineParties(parties));
+    },
+    close() {
+      closing ??= node.close(() => host.shutdown());
+      return closing;
+    },
+  };
+}

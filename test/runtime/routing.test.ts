@@ -1,0 +1,232 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type * as Party from "../../src/server.js";
+import { closeAll, connect, recordingLogger, serve, Client, wsUrl } from "../helpers.js";
+
+after(closeAll);
+
+class Echo implements Party.Server {
+  constructor(readonly room: Party.Room) {}
+  onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
+    conn.send(
+      JSON.stringify({
+        room: this.room.id,
+        party: this.room.name,
+        id: conn.id,
+        uri: conn.uri,
+        header: ctx.request.headers.get("x-test"),
+      }),
+    );
+  }
+  onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection) {
+    sender.send(message as string);
+  }
+  onRequest(req: Party.Request) {
+    return new Response(`${this.room.name}/${this.room.id} ${req.method} ${new URL(req.url).pathname}`);
+  }
+}
+
+class NoRequest implements Party.Server {
+  onConnect(conn: Party.Connection) {
+    conn.send("hi");
+  }
+}
+
+class Throws implements Party.Server {
+  constructor(readonly room: Party.Room) {}
+  onConnect() {
+    throw new Error("nope: " + this.room.id);
+  }
+  onRequest(): Response {
+    const e = new Error("teapot time") as Error & { code: number };
+    e.code = 418;
+    if (this.room.id === "coded") throw e;
+    throw new Error("request exploded");
+  }
+}
+
+describe("routing and wire", () => {
+  it("routes /parties/:party/:room and legacy /party/:room to the right room", async () => {
+    const ph = await serve({ parties: { main: Echo, other: Echo } });
+    const a = await connect(ph, "/parties/main/r1?_pk=abc");
+    const hello = await a.nextJson<{ room: string; party: string; id: string; uri: string }>();
+    assert.equal(hello.room, "r1");
+    assert.equal(hello.party, "main");
+    assert.equal(hello.id, "abc");
+    assert.ok(hello.uri.endsWith("/parties/main/r1?_pk=abc"));
+    const b = await connect(ph, "/party/r2");
+    const h2 = await b.nextJson<{ room: string; party: string; id: string }>();
+    assert.equal(h2.party, "main");
+    assert.equal(h2.room, "r2");
+    assert.match(h2.id, /^[0-9a-f-]{36}$/);
+    const c = await connect(ph, "/parties/other/r3/sub/path");
+    assert.equal((await c.nextJson<{ party: string }>()).party, "other");
+    const res = await fetch(`${ph.url}/parties/other/x/a/b?q=1`);
+    assert.equal(await res.text(), "other/x GET /parties/other/x/a/b");
+    a.close();
+    b.close();
+    c.close();
+  });
+
+  it("takes the room id as the raw path segment, as PartyKit does", async () => {
+    const ph = await serve({ parties: { main: Echo } });
+    const res = await fetch(`${ph.url}/parties/main/hello%20world`);
+    assert.equal(await res.text(), "main/hello%20world GET /parties/main/hello%20world");
+  });
+
+  it("answers 404 for an unknown party and falls through for an empty room id", async () => {
+    const ph = await serve({ parties: { main: Echo } });
+    const res = await fetch(`${ph.url}/parties/nope/r`);
+    assert.equal(res.status, 404);
+    assert.equal(await res.text(), "Party nope not found");
+    const ws = new Client(wsUrl(ph, "/parties/nope/r"));
+    const err = await new Promise<Error>((resolve) => ws.ws.on("unexpected-response", (_req, r) => resolve(new Error(String(r.statusCode)))));
+    assert.equal(err.message, "404");
+    const empty = await fetch(`${ph.url}/parties/main/`);
+    assert.equal(empty.status, 404);
+    assert.equal(await empty.text(), "Not found");
+  });
+
+  it("answers 500 'No onRequest handler' for a party without onRequest", async () => {
+    const ph = await serve({ parties: { main: NoRequest } });
+    const res = await fetch(`${ph.url}/parties/main/r`);
+    assert.equal(res.status, 500);
+    assert.equal(await res.text(), "No onRequest handler");
+  });
+
+  it("answers a failing onRequest with 500 (or the error's code) and the message, never a stack", async () => {
+    const log = recordingLogger();
+    const ph = await serve({ parties: { main: Throws, echo: Echo }, log });
+    const res = await fetch(`${ph.url}/parties/main/r`);
+    assert.equal(res.status, 500);
+    const body = await res.text();
+    assert.equal(body, "request exploded");
+    assert.doesNotMatch(body, /at .*\.ts/);
+    const coded = await fetch(`${ph.url}/parties/main/coded`);
+    assert.equal(coded.status, 418);
+    assert.ok(log.errors.some((e) => e.code === "PH_ERR_ON_REQUEST"));
+    // Every other room keeps serving.
+    const ok = await fetch(`${ph.url}/parties/echo/r`);
+    assert.equal(ok.status, 200);
+  });
+
+  it("accepts then closes with 1011 and the message when connecting fails", async () => {
+    const log = recordingLogger();
+    const ph = await serve({ parties: { main: Throws }, log });
+    const c = await connect(ph, "/parties/main/room-a");
+    const closed = await c.closed;
+    assert.equal(closed.code, 1011);
+    assert.equal(closed.reason, "nope: room-a");
+    assert.ok(log.errors.some((e) => e.code === "PH_ERR_ON_CONNECT"));
+  });
+
+  it("closes with 1011 when the party has neither onConnect nor onMessage", async () => {
+    class OnlyHttp implements Party.Server {
+      onRequest() {
+        return new Response("ok");
+      }
+    }
+    const ph = await serve({ parties: { main: OnlyHttp } });
+    const c = await connect(ph, "/parties/main/r");
+    const closed = await c.closed;
+    assert.equal(closed.code, 1011);
+    assert.equal(closed.reason, "No onConnect or onMessage handler");
+  });
+
+  it("refuses an over-long room id with 400 and a coded log line", async () => {
+    const log = recordingLogger();
+    const ph = await serve({ parties: { main: Echo }, log, limits: { maxRoomIdLength: 16 } });
+    const res = await fetch(`${ph.url}/parties/main/${"x".repeat(17)}`);
+    assert.equal(res.status, 400);
+    assert.ok(log.errors.some((e) => e.code === "PH_ERR_ROOM_ID"));
+  });
+
+  it("closes a client that sends a message over the size limit with 1009, and the room goes on", async () => {
+    const log = recordingLogger();
+    const ph = await serve({ parties: { main: Echo }, log, limits: { maxMessageBytes: 1024 } });
+    const big = await connect(ph, "/parties/main/r");
+    const small = await connect(ph, "/parties/main/r");
+    await big.next();
+    await small.next();
+    big.send("x".repeat(2000));
+    assert.equal((await big.closed).code, 1009);
+    small.send("still here");
+    assert.equal(await small.nextText(), "still here");
+    assert.ok(log.errors.some((e) => e.code === "PH_ERR_MESSAGE_TOO_LARGE"));
+    small.close();
+  });
+});
+
+describe("onBeforeConnect / onBeforeRequest", () => {
+  class Guarded implements Party.Server {
+    static async onBeforeConnect(req: Party.Request, lobby: Party.Lobby) {
+      const token = new URL(req.url).searchParams.get("token");
+      if (token === "throw") throw new Error("bad token");
+      if (token !== "ok") return new Response("Forbidden " + lobby.id, { status: 403 });
+      req.headers.set("x-test", "from-before");
+      return req;
+    }
+    static onBeforeRequest(req: Party.Request) {
+      if (req.headers.get("authorization") === "throw") throw new Error("denied");
+      if (req.headers.get("authorization") !== "yes") return new Response("nope", { status: 403 });
+      return new Request(req.url + "&rewritten=1", req);
+    }
+    onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
+      conn.send(ctx.request.headers.get("x-test") ?? "none");
+    }
+    onRequest(req: Party.Request) {
+      return new Response(new URL(req.url).search);
+    }
+  }
+
+  it("lets onBeforeConnect refuse, fail (401) or rewrite the request", async () => {
+    const ph = await serve({ parties: { main: Guarded } });
+    const status = (path: string) =>
+      new Promise<number>((resolve) => {
+        const c = new Client(wsUrl(ph, path));
+        c.ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      });
+    assert.equal(await status("/parties/main/r?token=no"), 403);
+    assert.equal(await status("/parties/main/r?token=throw"), 401);
+    const c = await connect(ph, "/parties/main/r?token=ok");
+    assert.equal(await c.nextText(), "from-before");
+    c.close();
+  });
+
+  it("lets onBeforeRequest refuse, fail (401) or rewrite the request", async () => {
+    const ph = await serve({ parties: { main: Guarded } });
+    assert.equal((await fetch(`${ph.url}/parties/main/r?a=1`)).status, 403);
+    const failed = await fetch(`${ph.url}/parties/main/r?a=1`, { headers: { authorization: "throw" } });
+    assert.equal(failed.status, 401);
+    assert.equal(await failed.text(), "denied");
+    const ok = await fetch(`${ph.url}/parties/main/r?a=1`, { headers: { authorization: "yes" } });
+    assert.equal(await ok.text(), "?a=1&rewritten=1");
+  });
+});
+
+describe("non-party paths", () => {
+  it("uses onFetch, then 404 'Not found'; onSocket takes other WebSockets", async () => {
+    class Main implements Party.Server {
+      static onFetch(req: Party.Request, lobby: Party.FetchLobby) {
+        const url = new URL(req.url);
+        if (url.pathname === "/hello") return new Response(`hello ${String(lobby.env.WHO)}`);
+        return null;
+      }
+      static onSocket(socket: Party.FetchSocket) {
+        socket.addEventListener("message", (e) => socket.send(`echo:${String(e.data)}`));
+        socket.send("welcome " + new URL(socket.request.url).pathname);
+      }
+      onConnect() {}
+    }
+    const ph = await serve({ parties: { main: Main }, env: { WHO: "world" } });
+    assert.equal(await (await fetch(`${ph.url}/hello`)).text(), "hello world");
+    const miss = await fetch(`${ph.url}/missing`);
+    assert.equal(miss.status, 404);
+    assert.equal(await miss.text(), "Not found");
+    const s = await connect(ph, "/some/socket");
+    assert.equal(await s.nextText(), "welcome /some/socket");
+    s.send("x");
+    assert.equal(await s.nextText(), "echo:x");
+    s.close();
+  });
+});
