@@ -16,6 +16,12 @@ import type {
  */
 export const RAW_HANDLER: unique symbol = Symbol.for("partyhouse.rawHandler") as never;
 
+/**
+ * An instance may report that it holds live resources the platform cannot see (Socket.IO
+ * sockets): while this returns true the room is neither evicted nor hibernated.
+ */
+export const BUSY: unique symbol = Symbol.for("partyhouse.busy") as never;
+
 export interface RawHandlerInstance {
   [RAW_HANDLER](kind: "request" | "upgrade", raw: unknown): void;
 }
@@ -34,6 +40,7 @@ export interface PartyInstance {
   readonly hibernate: boolean;
   readonly hasSocketHandler: boolean;
   readonly raw: RawHandlerInstance | undefined;
+  isBusy(): boolean;
   onStart(): unknown;
   getConnectionTags(conn: Connection, ctx: ConnectionContext): string[] | Promise<string[]>;
   onConnect(conn: Connection, ctx: ConnectionContext): unknown;
@@ -116,12 +123,13 @@ function defineClassParty(name: string, Cls: Worker): PartyDef {
     wantsRaw,
     create(room) {
       const server: Server = new Cls(room);
-      const s = server as Server & Partial<RawHandlerInstance>;
+      const s = server as Server & Partial<RawHandlerInstance> & { [BUSY]?: () => boolean };
       return {
         hibernate: server.options?.hibernate === true,
         hasSocketHandler:
           typeof server.onConnect === "function" || typeof server.onMessage === "function",
         raw: typeof s[RAW_HANDLER] === "function" ? (s as RawHandlerInstance) : undefined,
+        isBusy: () => typeof s[BUSY] === "function" && s[BUSY]() === true,
         onStart: () => server.onStart?.(),
         getConnectionTags: (c, ctx) => server.getConnectionTags?.(c, ctx) ?? [],
         onConnect: (c, ctx) => server.onConnect?.(c, ctx),
@@ -152,6 +160,7 @@ function defineModuleParty(name: string, mod: PartyKitServer): PartyDef {
         hibernate,
         hasSocketHandler: typeof mod.onConnect === "function" || typeof mod.onMessage === "function",
         raw: undefined,
+        isBusy: () => false,
         onStart: () => undefined,
         getConnectionTags: () => [],
         onConnect: (c, ctx) => mod.onConnect?.(c, room, ctx),

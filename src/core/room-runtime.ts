@@ -371,7 +371,8 @@ export class RoomRuntime {
       this.starting === undefined &&
       this.gate === 0 &&
       this.queue.length === 0 &&
-      now - this.lastActive >= idleMs
+      now - this.lastActive >= idleMs &&
+      this.instance?.isBusy() !== true
     );
   }
 
@@ -379,6 +380,7 @@ export class RoomRuntime {
   maybeHibernate(now: number, afterMs: number): boolean {
     if (this.instance === undefined || this.hibernates !== true) return false;
     if (this.inflight > 0 || this.gate > 0 || this.queue.length > 0) return false;
+    if (this.instance.isBusy()) return false;
     if (now - this.lastActive < afterMs) return false;
     this.instance = undefined;
     // As on PartyKit, listeners attached by hand in onConnect do not survive hibernation.
