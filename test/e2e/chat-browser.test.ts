@@ -1,0 +1,58 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { killAll, repoRoot, startCli } from "../cli/cli-helpers.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+
+let browser: Browser | undefined;
+after(async () => {
+  await browser?.close();
+  killAll();
+});
+
+describe("examples/chat in a real browser", () => {
+  it("two pages chat, and a reloaded page shows the history", async () => {
+    // A copy of the example, so the test never writes state into the repository.
+    const dir = mkdtempSync(join(tmpdir(), "ph-e2e-chat-"));
+    cpSync(join(repoRoot, "examples/chat"), dir, {
+      recursive: true,
+      filter: (src) => !/[/\\](node_modules|\.partykit|dist)$/.test(src),
+    });
+    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+    const dev = await startCli(["dev", "-p", "0"], dir);
+    await dev.waitForOutput(/client code/i);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    const ada = await browser.newPage();
+    const bob = await browser.newPage();
+    await ada.goto(`${dev.url}/?room=e2e&user=ada`);
+    await bob.goto(`${dev.url}/?room=e2e&user=bob`);
+    await ada.locator("#status", { hasText: "connected" }).waitFor();
+    await bob.locator("#status", { hasText: "connected" }).waitFor();
+
+    await ada.fill("#text", "hi bob");
+    await ada.press("#text", "Enter");
+    await bob.locator("#messages li", { hasText: "ada: hi bob" }).waitFor();
+    await bob.fill("#text", "hello ada");
+    await bob.click("button[type=submit]");
+    await ada.locator("#messages li", { hasText: "bob: hello ada" }).waitFor();
+    assert.equal(await bob.locator("#presence").textContent(), "2");
+
+    await bob.reload();
+    await bob.locator("#status", { hasText: "connected" }).waitFor();
+    await bob.locator("#messages li").nth(1).waitFor();
+    assert.deepEqual(await bob.locator("#messages li").allTextContents(), ["ada: hi bob", "bob: hello ada"]);
+
+    dev.child.kill("SIGTERM");
+    await dev.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
