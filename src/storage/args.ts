@@ -1,0 +1,94 @@
+/**
+ * Argument checks shared by `storage.*` and `txn.*`, with workerd's rules and limits. They run
+ * before anything is written, so a call that fails changes nothing.
+ */
+import { PartyhouseError } from "../core/errors.js";
+import type { Entry } from "./driver.js";
+import { encodeValue } from "./codec.js";
+import { checkKey, shortKey } from "./keys.js";
+
+/** The Durable Object API's most keys per get/put/delete call. */
+export const MAX_BATCH_KEYS = 128;
+
+export interface StorageLimits {
+  /** Largest key, in UTF-8 bytes. */
+  readonly maxKeyBytes: number;
+  /** Largest value, in v8-serialized bytes (plus workerd's small allowance for type tags). */
+  readonly maxValueBytes: number;
+}
+
+/** Checks a key or a key array for get/delete and returns the keys as an array. */
+export function checkKeyArgs(keyOrKeys: unknown, limits: StorageLimits, op: string): string[] {
+  if (!Array.isArray(keyOrKeys)) {
+    checkKey(keyOrKeys, limits.maxKeyBytes);
+    return [keyOrKeys];
+  }
+  checkBatchSize(keyOrKeys.length, op);
+  for (const key of keyOrKeys) checkKey(key, limits.maxKeyBytes);
+  return keyOrKeys as string[];
+}
+
+/**
+ * Serializes the arguments of `put(key, value)` or `put(entries)` into entries. Like workerd,
+ * `put(key, undefined)` is an error and `put({ a: undefined })` silently skips `a`.
+ */
+export function encodePutArgs(
+  keyOrEntries: unknown,
+  value: unknown,
+  limits: StorageLimits,
+): Entry[] {
+  if (typeof keyOrEntries === "string") {
+    checkKey(keyOrEntries, limits.maxKeyBytes);
+    if (value === undefined) {
+      throw new PartyhouseError(
+        "PH_ERR_STORAGE_VALUE",
+        `put() called with undefined value for key "${shortKey(keyOrEntries)}"; use delete() to remove a key.`,
+      );
+    }
+    return [[keyOrEntries, encodeValue(keyOrEntries, value, limits.maxValueBytes)]];
+  }
+  if (keyOrEntries === null || typeof keyOrEntries !== "object" || Array.isArray(keyOrEntries)) {
+    throw new PartyhouseError(
+      "PH_ERR_STORAGE_KEY",
+      "put() takes a string key and a value, or one object of key/value entries.",
+    );
+  }
+  const pairs = Object.entries(keyOrEntries);
+  checkBatchSize(pairs.length, "put");
+  const entries: Entry[] = [];
+  for (const [key, v] of pairs) {
+    if (v === undefined) continue;
+    checkKey(key, limits.maxKeyBytes);
+    entries.push([key, encodeValue(key, v, limits.maxValueBytes)]);
+  }
+  return entries;
+}
+
+/**
+ * The alarm time in epoch ms. Like workerd, a time in the past becomes now (the alarm fires at
+ * once) and a time <= 0 is refused.
+ */
+export function toAlarmTime(scheduledTime: unknown, now: number): number {
+  const ms = scheduledTime instanceof Date ? scheduledTime.getTime() : scheduledTime;
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) {
+    throw new PartyhouseError(
+      "PH_ERR_ALARM",
+      `setAlarm() takes a Date or epoch milliseconds greater than 0, got ${describe(scheduledTime)}.`,
+    );
+  }
+  return Math.max(Math.trunc(ms), now);
+}
+
+function checkBatchSize(count: number, op: string): void {
+  if (count > MAX_BATCH_KEYS) {
+    throw new PartyhouseError(
+      "PH_ERR_STORAGE_BATCH",
+      `${op}() was given ${count} keys; the maximum per call is ${MAX_BATCH_KEYS}. Split the call.`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Date) return "an invalid Date";
+  return typeof value === "number" ? String(value) : typeof value;
+}

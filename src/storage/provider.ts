@@ -1,0 +1,166 @@
+/**
+ * The storage the core receives: one driver for the whole server, one RoomStorage per room.
+ */
+import { PartyhouseError, errorMessage } from "../core/errors.js";
+import { defaultLimits } from "../core/limits.js";
+import type { Limits } from "../core/limits.js";
+import type { AlarmRow, RoomRef, StorageProvider } from "../core/storage-api.js";
+import type { StorageLimits } from "./args.js";
+import type { StorageDriver } from "./driver.js";
+import { roomKey } from "./keys.js";
+import { MemoryDriver } from "./memory.js";
+import type { RoomStorageHooks } from "./room-core.js";
+import { RoomStorage, drain } from "./room-storage.js";
+import { SqliteDriver } from "./sqlite.js";
+
+export type StorageProviderOptions =
+  | {
+      kind: "sqlite";
+      /** The database file (e.g. `.partykit/state/storage.db`); parent folders are created. */
+      path: string;
+      /** "normal" (default) survives process crashes; "full" also power loss. See sqlite.ts. */
+      synchronous?: "normal" | "full";
+    }
+  | { kind: "memory" };
+
+export type StorageLimitOptions = Partial<Pick<Limits, "maxKeyBytes" | "maxValueBytes">>;
+
+/**
+ * Opens the storage named by `options`. The SQLite file is opened (and created) right away, so a
+ * bad path fails here with PH_ERR_STORAGE_IO rather than on the first write.
+ *
+ * @example
+ * const storage = createStorageProvider({ kind: "sqlite", path: ".partykit/state/storage.db" });
+ * const room = storage.open({ party: "main", room: "lobby" }, { onAlarmChange: (t) => schedule(t) });
+ * await room.put("greeting", "hello");
+ * await storage.close();
+ */
+export function createStorageProvider(
+  options: StorageProviderOptions,
+  limits?: StorageLimitOptions,
+): StorageProvider {
+  const checked = checkLimits(limits);
+  switch (options.kind) {
+    case "sqlite":
+      if (typeof options.path !== "string" || options.path === "") {
+        throw new PartyhouseError("PH_ERR_CONFIG", "storage.path must name the SQLite file.");
+      }
+      return new DriverStorageProvider(new SqliteDriver(options), checked);
+    case "memory":
+      return new DriverStorageProvider(new MemoryDriver(), checked);
+    default:
+      throw new PartyhouseError(
+        "PH_ERR_CONFIG",
+        `storage.kind must be "sqlite" or "memory", got ${JSON.stringify((options as { kind: unknown }).kind)}.`,
+      );
+  }
+}
+
+/** A provider on any driver (for drivers that live outside this folder, like Postgres). */
+export function providerFromDriver(
+  driver: StorageDriver,
+  limits?: StorageLimitOptions,
+): StorageProvider {
+  return new DriverStorageProvider(driver, checkLimits(limits));
+}
+
+interface OpenRoom {
+  readonly storage: RoomStorage;
+  hooks: RoomStorageHooks;
+}
+
+class DriverStorageProvider implements StorageProvider {
+  readonly #rooms = new Map<string, OpenRoom>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly limits: StorageLimits,
+  ) {}
+
+  /**
+   * The room's storage, the same object for as long as the provider lives, so writes still in
+   * flight from an evicted instance are seen by the next one. Reopening swaps in the new hooks.
+   */
+  open(ref: RoomRef, hooks: RoomStorageHooks): RoomStorage {
+    if (this.#closed) {
+      throw new PartyhouseError("PH_ERR_STORAGE_CLOSED", "Storage is closed; cannot open a room.");
+    }
+    const id = roomKey(ref);
+    const existing = this.#rooms.get(id);
+    if (existing !== undefined) {
+      existing.hooks = hooks;
+      return existing.storage;
+    }
+    const room: OpenRoom = {
+      hooks,
+      storage: new RoomStorage({
+        driver: this.driver,
+        ref: { party: ref.party, room: ref.room },
+        limits: this.limits,
+        hooks: () => room.hooks,
+        isClosed: () => this.#closed,
+      }),
+    };
+    this.#rooms.set(id, room);
+    return room.storage;
+  }
+
+  async listAlarms(): Promise<AlarmRow[]> {
+    if (this.#closed) {
+      throw new PartyhouseError("PH_ERR_STORAGE_CLOSED", "Storage is closed; cannot list alarms.");
+    }
+    // Include alarms set moments ago that are not committed yet.
+    await Promise.allSettled([...this.#rooms.values()].map((room) => room.storage[drain]()));
+    try {
+      return await this.driver.listAlarms();
+    } catch (e) {
+      throw new PartyhouseError("PH_ERR_STORAGE_IO", `Listing alarms failed: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /**
+   * Refuses new calls at once (they reject with PH_ERR_STORAGE_CLOSED), commits every write
+   * issued before, then closes the driver. Rejects with the first commit error, if any, after
+   * the driver is closed. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    const results = await Promise.allSettled(
+      [...this.#rooms.values()].map((room) => room.storage[drain]()),
+    );
+    try {
+      await this.driver.close();
+    } catch (e) {
+      throw new PartyhouseError("PH_ERR_STORAGE_IO", `Closing storage failed: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  }
+}
+
+function checkLimits(limits: StorageLimitOptions | undefined): StorageLimits {
+  const checked = {
+    maxKeyBytes: limits?.maxKeyBytes ?? defaultLimits.maxKeyBytes,
+    maxValueBytes: limits?.maxValueBytes ?? defaultLimits.maxValueBytes,
+  };
+  for (const [name, value] of Object.entries(checked)) {
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new PartyhouseError(
+        "PH_ERR_CONFIG",
+        `limits.${name} must be a positive integer, got ${String(value)}.`,
+      );
+    }
+  }
+  return Object.freeze(checked);
+}

@@ -1,0 +1,200 @@
+/**
+ * `room.storage`: the Durable Object storage API for one room, on any driver.
+ *
+ * - Values are structured-cloned (v8) when `put` is called and on every read.
+ * - A read sees every earlier write of the room, awaited or not.
+ * - Writes issued in one turn are committed together, atomically; each write's promise resolves
+ *   once its commit is durable and rejects with PH_ERR_STORAGE_IO if it failed.
+ * - Argument errors (bad key, value, batch, options) reject the returned promise, as workerd does.
+ */
+import { PartyhouseError } from "../core/errors.js";
+import type {
+  DurableStorage,
+  DurableStorageTransaction,
+  GetOptions,
+  ListOptions,
+  PutOptions,
+  RoomRef,
+  RoomStorageControl,
+  SetAlarmOptions,
+} from "../core/storage-api.js";
+import type { StorageLimits } from "./args.js";
+import { checkKeyArgs, encodePutArgs, toAlarmTime } from "./args.js";
+import type { StorageDriver } from "./driver.js";
+import { toKeyRange } from "./keys.js";
+import type { RoomStorageHooks } from "./room-core.js";
+import { RoomCore } from "./room-core.js";
+import { StorageTransaction } from "./transaction.js";
+
+export interface RoomStorageOptions {
+  driver: StorageDriver;
+  ref: RoomRef;
+  limits: StorageLimits;
+  /** The current hooks; the provider swaps them when the core reopens the room. */
+  hooks: () => RoomStorageHooks;
+  /** True once the provider is closed: every call rejects from then on. */
+  isClosed: () => boolean;
+}
+
+/** Lets the provider commit what is pending after it has refused new calls (see provider.ts). */
+export const drain: unique symbol = Symbol("partyhouse.storage.drain");
+
+const ignore = (): void => {};
+
+/**
+ * @example
+ * const provider = createStorageProvider({ kind: "memory" });
+ * const storage = provider.open({ party: "main", room: "r1" }, { onAlarmChange() {} });
+ * storage.put("count", 1); // not awaited
+ * await storage.get("count"); // 1
+ */
+export class RoomStorage implements DurableStorage, RoomStorageControl {
+  readonly #core: RoomCore;
+  readonly #limits: StorageLimits;
+  readonly #isClosed: () => boolean;
+
+  constructor(options: RoomStorageOptions) {
+    this.#core = new RoomCore(options.driver, options.ref, options.hooks);
+    this.#limits = options.limits;
+    this.#isClosed = options.isClosed;
+  }
+
+  get<T = unknown>(key: string, options?: GetOptions): Promise<T | undefined>;
+  get<T = unknown>(keys: string[], options?: GetOptions): Promise<Map<string, T>>;
+  get(keyOrKeys: string | string[], _options?: GetOptions): Promise<unknown> {
+    return this.#run(() => {
+      const keys = checkKeyArgs(keyOrKeys, this.#limits, "get");
+      return Array.isArray(keyOrKeys)
+        ? this.#core.getMany(keys, undefined)
+        : this.#core.getOne(keys[0]!, undefined);
+    });
+  }
+
+  list<T = unknown>(options: ListOptions = {}): Promise<Map<string, T>> {
+    return this.#run(() => this.#core.list(toKeyRange(options), undefined)) as Promise<
+      Map<string, T>
+    >;
+  }
+
+  put<T>(key: string, value: T, options?: PutOptions): Promise<void>;
+  put<T>(entries: Record<string, T>, options?: PutOptions): Promise<void>;
+  put(keyOrEntries: unknown, value?: unknown, _options?: PutOptions): Promise<void> {
+    return this.#run(() => {
+      const entries = encodePutArgs(keyOrEntries, value, this.#limits);
+      const layer = this.#core.openLayer();
+      for (const [key, bytes] of entries) layer.put(key, bytes);
+      return layer.durable;
+    });
+  }
+
+  delete(key: string, options?: PutOptions): Promise<boolean>;
+  delete(keys: string[], options?: PutOptions): Promise<number>;
+  delete(keyOrKeys: string | string[], _options?: PutOptions): Promise<boolean | number> {
+    return this.#run(() => {
+      const keys = checkKeyArgs(keyOrKeys, this.#limits, "delete");
+      const layer = this.#core.openLayer();
+      const count = this.#core.deleteKeys(keys, layer, undefined);
+      const done = Promise.all([count, layer.durable]).then(([n]) =>
+        Array.isArray(keyOrKeys) ? n : n > 0,
+      );
+      // Like put's promise, an unawaited delete whose commit fails must not crash the process.
+      done.catch(ignore);
+      return done;
+    });
+  }
+
+  /**
+   * Deletes every key of the room. Like Cloudflare before compatibility date 2026-02-24 (which
+   * PartyKit projects target), the alarm is kept; call deleteAlarm() to remove it too.
+   */
+  deleteAll(_options?: PutOptions): Promise<void> {
+    return this.#run(() => {
+      const layer = this.#core.openLayer();
+      layer.clear();
+      return layer.durable;
+    });
+  }
+
+  /**
+   * Runs `closure` with a transaction: its reads see its own writes, which reach the room only
+   * if the closure returns; a throw (rethrown here) or `txn.rollback()` discards them. Resolves
+   * with the closure's result once its writes are durable. Other calls on `storage` made while
+   * the closure awaits are not isolated from it (the core serialises room events instead).
+   */
+  async transaction<T>(closure: (txn: DurableStorageTransaction) => Promise<T>): Promise<T> {
+    this.#ensureOpen();
+    const txn = new StorageTransaction(this.#core, this.#limits, () => this.#ensureOpen());
+    let result: T;
+    try {
+      result = await closure(txn);
+    } catch (e) {
+      txn.end();
+      throw e;
+    }
+    const writes = txn.end();
+    if (writes !== null) {
+      this.#ensureOpen();
+      await this.#core.absorb(writes);
+    }
+    return result;
+  }
+
+  getAlarm(_options?: GetOptions): Promise<number | null> {
+    return this.#run(() => this.#core.getAlarm(undefined));
+  }
+
+  /** Sets the room's alarm; a time in the past fires at once. The scheduler hears of it on commit. */
+  setAlarm(scheduledTime: number | Date, _options?: SetAlarmOptions): Promise<void> {
+    return this.#run(() => {
+      const time = toAlarmTime(scheduledTime, Date.now());
+      const layer = this.#core.openLayer();
+      layer.setAlarm(time);
+      return layer.durable;
+    });
+  }
+
+  deleteAlarm(_options?: SetAlarmOptions): Promise<void> {
+    return this.#run(() => {
+      const layer = this.#core.openLayer();
+      layer.setAlarm(null);
+      return layer.durable;
+    });
+  }
+
+  /** Resolves when every write issued so far is durable (commits pending writes right away). */
+  sync(): Promise<void> {
+    return this.#run(() => this.#core.flush());
+  }
+
+  /** The same as sync(), for the platform. */
+  flush(): Promise<void> {
+    return this.#run(() => this.#core.flush());
+  }
+
+  clearFiredAlarm(time: number): Promise<void> {
+    return this.#run(() => this.#core.clearFiredAlarm(time));
+  }
+
+  /** Commits everything pending even after close; only the provider calls this. */
+  [drain](): Promise<void> {
+    return this.#core.flush();
+  }
+
+  #ensureOpen(): void {
+    if (this.#isClosed()) {
+      throw new PartyhouseError(
+        "PH_ERR_STORAGE_CLOSED",
+        "Storage is closed: the server is shutting down, so this call was not carried out.",
+      );
+    }
+  }
+
+  #run<T>(fn: () => T | Promise<T>): Promise<T> {
+    try {
+      this.#ensureOpen();
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The default driver: one SQLite file for the whole server, every room's keys in one table.
+ * better-sqlite3 is synchronous, so a commit finishes before `commit()` returns and the overlay
+ * can resolve its promises without another trip through the event loop.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { PartyhouseError, errorMessage } from "../core/errors.js";
+import type { AlarmRow, RoomRef } from "../core/storage-api.js";
+import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
+
+export interface SqliteDriverOptions {
+  /** The database file; its parent directories are created. `:memory:` works for tests. */
+  path: string;
+  /**
+   * "normal" (default) survives any process crash; "full" also survives power loss and kernel
+   * panics, at the cost of an fsync per commit.
+   */
+  synchronous?: "normal" | "full";
+}
+
+const SCHEMA_VERSION = 1;
+
+// WITHOUT ROWID stores rows in the primary-key b-tree itself, so a room's keys sit together in
+// key order and a range list is one index walk. TEXT keys compare with the BINARY collation,
+// i.e. memcmp of UTF-8 bytes, which is the order Cloudflare lists keys in.
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS kv (
+    party TEXT NOT NULL,
+    room TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (party, room, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS alarms (
+    party TEXT NOT NULL,
+    room TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    PRIMARY KEY (party, room)
+  ) WITHOUT ROWID;
+`;
+
+export class SqliteDriver implements StorageDriver {
+  readonly #db: Database.Database;
+  readonly #getOne: Database.Statement<[string, string, string], Buffer>;
+  readonly #put: Database.Statement<[string, string, string, Uint8Array]>;
+  readonly #deleteOne: Database.Statement<[string, string, string]>;
+  readonly #deleteRoom: Database.Statement<[string, string]>;
+  readonly #getAlarm: Database.Statement<[string, string], number>;
+  readonly #setAlarm: Database.Statement<[string, string, number]>;
+  readonly #clearAlarm: Database.Statement<[string, string]>;
+  readonly #listAlarms: Database.Statement<[], AlarmRow>;
+  /** List statements by shape (bounds present, direction), prepared on first use. */
+  readonly #lists = new Map<string, Database.Statement<unknown[], [string, Buffer]>>();
+  readonly #commit: (ref: RoomRef, batch: Batch) => void;
+
+  constructor(options: SqliteDriverOptions) {
+    try {
+      if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+      this.#db = new Database(options.path);
+    } catch (e) {
+      throw new PartyhouseError(
+        "PH_ERR_STORAGE_IO",
+        `Cannot open the storage database ${options.path}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+    try {
+      this.#setUp(options.synchronous ?? "normal");
+    } catch (e) {
+      this.#db.close();
+      throw e instanceof PartyhouseError
+        ? e
+        : new PartyhouseError(
+            "PH_ERR_STORAGE_IO",
+            `Cannot set up the storage database ${options.path}: ${errorMessage(e)}`,
+            { cause: e },
+          );
+    }
+    const db = this.#db;
+    this.#getOne = db
+      .prepare<[string, string, string], Buffer>(
+        "SELECT value FROM kv WHERE party = ? AND room = ? AND key = ?",
+      )
+      .pluck();
+    this.#put = db.prepare(
+      "INSERT INTO kv (party, room, key, value) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT (party, room, key) DO UPDATE SET value = excluded.value",
+    );
+    this.#deleteOne = db.prepare("DELETE FROM kv WHERE party = ? AND room = ? AND key = ?");
+    this.#deleteRoom = db.prepare("DELETE FROM kv WHERE party = ? AND room = ?");
+    this.#getAlarm = db
+      .prepare<[string, string], number>("SELECT time FROM alarms WHERE party = ? AND room = ?")
+      .pluck();
+    this.#setAlarm = db.prepare(
+      "INSERT INTO alarms (party, room, time) VALUES (?, ?, ?) " +
+        "ON CONFLICT (party, room) DO UPDATE SET time = excluded.time",
+    );
+    this.#clearAlarm = db.prepare("DELETE FROM alarms WHERE party = ? AND room = ?");
+    this.#listAlarms = db.prepare("SELECT party, room, time FROM alarms ORDER BY time");
+    this.#commit = db.transaction((ref: RoomRef, batch: Batch) => this.#apply(ref, batch));
+  }
+
+  get(ref: RoomRef, keys: readonly string[]): Map<string, Uint8Array> {
+    const found = new Map<string, Uint8Array>();
+    for (const key of keys) {
+      const value = this.#getOne.get(ref.party, ref.room, key);
+      if (value !== undefined) found.set(key, value);
+    }
+    return found;
+  }
+
+  list(ref: RoomRef, range: KeyRange): Entry[] {
+    const params: unknown[] = [ref.party, ref.room];
+    if (range.lower !== undefined) params.push(range.lower);
+    if (range.upper !== undefined) params.push(range.upper);
+    params.push(range.limit ?? -1); // SQLite: a negative LIMIT means no limit
+    return this.#listStatement(range).all(...params);
+  }
+
+  getAlarm(ref: RoomRef): number | null {
+    return this.#getAlarm.get(ref.party, ref.room) ?? null;
+  }
+
+  commit(ref: RoomRef, batch: Batch): void {
+    this.#commit(ref, batch);
+  }
+
+  listAlarms(): AlarmRow[] {
+    return this.#listAlarms.all();
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #apply(ref: RoomRef, batch: Batch): void {
+    const { party, room } = ref;
+    if (batch.deleteAll) this.#deleteRoom.run(party, room);
+    for (const key of batch.deletes) this.#deleteOne.run(party, room, key);
+    for (const [key, value] of batch.puts) this.#put.run(party, room, key, value);
+    if (batch.alarm === null) this.#clearAlarm.run(party, room);
+    else if (batch.alarm !== undefined) this.#setAlarm.run(party, room, batch.alarm);
+  }
+
+  #listStatement(range: KeyRange): Database.Statement<unknown[], [string, Buffer]> {
+    const lower = range.lower === undefined ? "" : range.lowerExclusive ? ">" : ">=";
+    const shape = `${lower}|${range.upper !== undefined}|${range.reverse}`;
+    let statement = this.#lists.get(shape);
+    if (statement === undefined) {
+      const sql =
+        "SELECT key, value FROM kv WHERE party = ? AND room = ?" +
+        (lower === "" ? "" : ` AND key ${lower} ?`) +
+        (range.upper === undefined ? "" : " AND key < ?") +
+        ` ORDER BY key ${range.reverse ? "DESC" : "ASC"} LIMIT ?`;
+      statement = this.#db.prepare<unknown[], [string, Buffer]>(sql).raw();
+      this.#lists.set(shape, statement);
+    }
+    return statement;
+  }
+
+  #setUp(synchronous: "normal" | "full"): void {
+    // WAL lets a commit append to the log instead of rewriting pages, and readers never block it.
+    this.#db.pragma("journal_mode = WAL");
+    // With WAL, synchronous=NORMAL writes each commit to the log with write() before COMMIT returns
+    // but fsyncs only at checkpoints. After a process crash (kill -9, OOM) the committed frames are
+    // still in the OS page cache and reach the file, so an acknowledged write is never lost; only a
+    // power cut or kernel crash can drop the last commits (without corrupting the file). FULL adds
+    // an fsync per commit for those cases.
+    this.#db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma("user_version", { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new PartyhouseError(
+        "PH_ERR_STORAGE_IO",
+        `The storage database was written by a newer partyhouse (schema ${version}, this one ` +
+          `knows ${SCHEMA_VERSION}); upgrade partyhouse or point it at another state directory.`,
+      );
+    }
+    this.#db.exec(SCHEMA);
+    this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Test helpers: a driver wrapper that records commits, can fail one on demand and can turn a
+ * synchronous driver asynchronous (as Postgres will be), plus error assertions.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PartyhouseError } from "../../src/core/errors.js";
+import type { ErrorCode } from "../../src/core/errors.js";
+import type { AlarmRow, RoomRef } from "../../src/core/storage-api.js";
+import type {
+  Batch,
+  Entry,
+  KeyRange,
+  MaybePromise,
+  StorageDriver,
+} from "../../src/storage/driver.js";
+
+export class SpyDriver implements StorageDriver {
+  readonly commits: Batch[] = [];
+  /** When set, the next commit throws this instead of writing. */
+  failNextCommit: Error | undefined;
+
+  constructor(
+    readonly inner: StorageDriver,
+    readonly async: boolean,
+  ) {}
+
+  get(ref: RoomRef, keys: readonly string[]): MaybePromise<Map<string, Uint8Array>> {
+    return this.#call(() => this.inner.get(ref, keys));
+  }
+
+  list(ref: RoomRef, range: KeyRange): MaybePromise<Entry[]> {
+    return this.#call(() => this.inner.list(ref, range));
+  }
+
+  getAlarm(ref: RoomRef): MaybePromise<number | null> {
+    return this.#call(() => this.inner.getAlarm(ref));
+  }
+
+  commit(ref: RoomRef, batch: Batch): MaybePromise<void> {
+    return this.#call(() => {
+      const failure = this.failNextCommit;
+      if (failure !== undefined) {
+        this.failNextCommit = undefined;
+        throw failure;
+      }
+      this.commits.push(batch);
+      return this.inner.commit(ref, batch);
+    });
+  }
+
+  listAlarms(): MaybePromise<AlarmRow[]> {
+    return this.#call(() => this.inner.listAlarms());
+  }
+
+  close(): MaybePromise<void> {
+    return this.#call(() => this.inner.close());
+  }
+
+  /** In async mode every call answers in a later macrotask, in the order it was made. */
+  #call<T>(fn: () => MaybePromise<T>): MaybePromise<T> {
+    if (!this.async) return fn();
+    return new Promise<T>((resolve, reject) => {
+      setImmediate(() => {
+        try {
+          Promise.resolve(fn()).then(resolve, reject);
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+}
+
+/** Asserts that `promise` rejects with a PartyhouseError of `code` whose message matches. */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  message?: RegExp,
+): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof PartyhouseError, `expected a PartyhouseError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (message !== undefined) assert.match(e.message, message);
+    return true;
+  });
+}
+
+/** Asserts that `fn` throws synchronously a PartyhouseError of `code`. */
+export function throwsWith(fn: () => unknown, code: ErrorCode): void {
+  assert.throws(fn, (e: unknown) => e instanceof PartyhouseError && e.code === code);
+}
+
+/** A fresh directory under the OS temp dir, removed by the returned function. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "partyhouse-storage-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Keys sorted by their UTF-8 bytes: the order storage must list them in. */
+export function utf8Sorted(keys: readonly string[]): string[] {
+  return [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
