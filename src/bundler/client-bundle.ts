@@ -1,0 +1,64 @@
+/**
+ * The `serve.build` client bundle: browser code built into the served folder (PartyKit's default
+ * `<serve.path>/dist`), so the asset handler serves it like any other file.
+ */
+import * as esbuild from "esbuild";
+import type { ClientBuildOptions, ResolvedConfig } from "../config/types.js";
+import type { PartyhouseError } from "../core/errors.js";
+import { clientDefines } from "./defines.js";
+import { bundleError, toBundleError } from "./failure.js";
+import { firstBuildHook } from "./first-build.js";
+
+export interface ClientBundleOptions {
+  watch: boolean;
+  partykitHost: string;
+  /** Called after each watch rebuild: undefined when it succeeded, else the error. */
+  onRebuild?: (error: PartyhouseError | undefined) => void;
+}
+
+/**
+ * Builds the client entries once (throwing PH_ERR_BUNDLE on errors) and, with `watch`, rebuilds
+ * them on change. Minifies when the config says so, else only for production (as PartyKit's
+ * deploy does).
+ */
+export async function startClientBundle(
+  config: ResolvedConfig,
+  build: ClientBuildOptions,
+  opts: ClientBundleOptions,
+): Promise<{ dispose(): Promise<void> }> {
+  const hook = firstBuildHook(
+    "partyhouse-client-report",
+    (result) => (result.errors.length > 0 ? bundleError("serve.build", result.errors) : undefined),
+    (error) => opts.onRebuild?.(error),
+  );
+  let ctx: esbuild.BuildContext;
+  try {
+    ctx = await esbuild.context({
+      entryPoints: [...build.entryPoints],
+      absWorkingDir: config.root,
+      outdir: build.outdir,
+      bundle: build.bundle,
+      splitting: build.splitting,
+      format: build.format,
+      platform: "browser",
+      minify: build.minify ?? config.mode === "start",
+      sourcemap: build.sourcemap,
+      external: [...build.external],
+      alias: { ...build.alias },
+      loader: { ...build.loader },
+      define: clientDefines(config, opts.partykitHost),
+      logLevel: "silent",
+      plugins: [hook.plugin],
+    });
+  } catch (e) {
+    throw toBundleError("serve.build", e);
+  }
+  try {
+    const error = await hook.first(ctx, opts.watch);
+    if (error) throw error;
+    return { dispose: () => ctx.dispose() };
+  } catch (e) {
+    await ctx.dispose();
+    throw toBundleError("serve.build", e);
+  }
+}

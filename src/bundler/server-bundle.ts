@@ -1,0 +1,129 @@
+/**
+ * The party (server) bundle: every party entry, TypeScript/JSX, bundled as ESM for Node. Bare
+ * package imports stay external and are resolved at run time from the project's node_modules
+ * (the output lives under the project root for that reason), except `partykit/server`, which the
+ * compat plugin points at partyhouse.
+ */
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import * as esbuild from "esbuild";
+import type { BuildResult } from "esbuild";
+import type { ResolvedConfig } from "../config/types.js";
+import type { PartyhouseError } from "../core/errors.js";
+import { partykitCompatPlugin } from "./compat-plugin.js";
+import { serverBanner, serverDefines } from "./defines.js";
+import { bundleError, toBundleError } from "./failure.js";
+import { firstBuildHook } from "./first-build.js";
+import type { OutputDir } from "./outputs.js";
+
+/** One successful build of every party. */
+export interface BundleResult {
+  /** Party name → absolute path of its built `.mjs`; import it with `pathToFileURL(path).href`. */
+  parties: Readonly<Record<string, string>>;
+  /** Increases with every build whose output changed; file names carry it. */
+  version: number;
+}
+
+/** What a watch-mode rebuild produced. */
+export type RebuildEvent =
+  { ok: true; result: BundleResult } | { ok: false; error: PartyhouseError };
+
+export interface ServerBundleOptions {
+  output: OutputDir;
+  watch: boolean;
+  compatEntry: string;
+  partykitHost: string;
+  onRebuild?: (event: RebuildEvent) => void;
+}
+
+/**
+ * Builds once (throwing PH_ERR_BUNDLE on errors) and, with `watch`, keeps rebuilding on changes:
+ * each changed build is written under a new version and reported through `onRebuild`, a failed
+ * one is reported as an error and the last good files stay in place.
+ */
+export async function startServerBundle(
+  config: ResolvedConfig,
+  opts: ServerBundleOptions,
+): Promise<{ result: BundleResult; dispose(): Promise<void> }> {
+  let version = 0;
+  let lastHash = "";
+  let lastFailed = false;
+  let latest: BundleResult | undefined;
+
+  // Runs at the end of every build. Undefined means "nothing new to report".
+  const collect = async (build: BuildResult): Promise<RebuildEvent | undefined> => {
+    if (build.errors.length > 0) {
+      lastFailed = true;
+      return { ok: false, error: bundleError("the parties", build.errors) };
+    }
+    const code = new Map<string, string>();
+    const hash = createHash("sha256");
+    for (const file of build.outputFiles ?? []) {
+      if (!file.path.endsWith(".mjs")) continue;
+      const party = basename(file.path, ".mjs");
+      code.set(party, file.text);
+      hash.update(party).update("\0").update(file.text).update("\0");
+    }
+    const digest = hash.digest("hex");
+    // Saving a file without changing the output is not a new version; after a failed build,
+    // the unchanged good result is reported again so the caller knows the error is gone.
+    if (digest === lastHash && latest) {
+      const recovered = lastFailed;
+      lastFailed = false;
+      return recovered ? { ok: true, result: latest } : undefined;
+    }
+    const next = version + 1;
+    const parties = await opts.output.write(next, code);
+    version = next;
+    lastHash = digest;
+    lastFailed = false;
+    latest = Object.freeze({ parties: Object.freeze(parties), version });
+    await opts.output.prune(version - 1);
+    return { ok: true, result: latest };
+  };
+
+  const hook = firstBuildHook<RebuildEvent | undefined>(
+    "partyhouse-versioned-output",
+    (build) =>
+      collect(build).catch((e: unknown) => ({ ok: false, error: toBundleError("the parties", e) })),
+    (event) => {
+      if (event && opts.onRebuild) opts.onRebuild(event);
+    },
+  );
+
+  let ctx: esbuild.BuildContext;
+  try {
+    ctx = await esbuild.context({
+      entryPoints: { ...config.parties },
+      absWorkingDir: config.root,
+      outdir: opts.output.dir,
+      outExtension: { ".js": ".mjs" },
+      write: false,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "esm",
+      packages: "external",
+      // Inline, so a renamed (versioned) file keeps its map; Node uses it with --enable-source-maps.
+      sourcemap: "inline",
+      minify: config.minify,
+      define: serverDefines(config, opts.partykitHost),
+      alias: { ...config.alias },
+      banner: { js: serverBanner(config) },
+      logLevel: "silent",
+      plugins: [partykitCompatPlugin(opts.compatEntry), hook.plugin],
+    });
+  } catch (e) {
+    throw toBundleError("the parties", e);
+  }
+
+  try {
+    const first = await hook.first(ctx, opts.watch);
+    if (first && !first.ok) throw first.error;
+    if (!latest) throw new Error("esbuild finished without output");
+    return { result: latest, dispose: () => ctx.dispose() };
+  } catch (e) {
+    await ctx.dispose();
+    throw toBundleError("the parties", e);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The command line: `partyhouse <dev|start|build|init> [...]`. Flag names and forms follow
+ * `partykit dev` (`-p`, `-c`, `--persist [path]`, `-v/--var k=v...`, `-d/--define k=v...`,
+ * `--serve`), so the scripts of an existing project keep working with the command renamed.
+ */
+import { PartyhouseError } from "../core/errors.js";
+import type { CliFlags } from "./types.js";
+
+export type Command = "dev" | "start" | "build" | "init" | "help" | "version";
+
+/** What `parseCliArgs` understood. */
+export interface ParsedCli {
+  command: Command;
+  /** `-c/--config`, relative to cwd. */
+  configPath?: string;
+  verbose: boolean;
+  /** `-h/--help` was given (with any command). */
+  help: boolean;
+  flags: CliFlags;
+  /** `init [name]`. */
+  name?: string;
+  /** `init -y/--yes`. */
+  yes: boolean;
+  /** `init --dry-run`. */
+  dryRun: boolean;
+  /** PartyKit flags accepted so existing scripts run, but without effect here. */
+  ignored: string[];
+}
+
+const COMMANDS = ["dev", "start", "build", "init"] as const;
+
+type Arity = "none" | "one" | "optional" | "pairs" | "many";
+interface FlagSpec {
+  names: readonly string[];
+  arity: Arity;
+  /** Accepted for PartyKit compatibility and reported in `ignored`. */
+  ignored?: boolean;
+}
+
+const runFlags: readonly FlagSpec[] = [
+  { names: ["-p", "--port"], arity: "one" },
+  { names: ["-c", "--config"], arity: "one" },
+  { names: ["--host"], arity: "one" },
+  { names: ["--persist"], arity: "optional" },
+  { names: ["--no-persist"], arity: "none" },
+  { names: ["-v", "--var"], arity: "pairs" },
+  { names: ["-d", "--define"], arity: "pairs" },
+  { names: ["--serve"], arity: "one" },
+  { names: ["--verbose"], arity: "none" },
+  { names: ["--with-env"], arity: "none" },
+  { names: ["-h", "--help"], arity: "none" },
+  { names: ["--minify"], arity: "none", ignored: true },
+  { names: ["--live"], arity: "none", ignored: true },
+  { names: ["--no-hotkeys"], arity: "none", ignored: true },
+  { names: ["--disable-request-cf-fetch"], arity: "none", ignored: true },
+  { names: ["--compatibility-date"], arity: "one", ignored: true },
+  { names: ["--compatibility-flags"], arity: "many", ignored: true },
+];
+
+const initFlags: readonly FlagSpec[] = [
+  { names: ["-y", "--yes"], arity: "none" },
+  { names: ["--dry-run"], arity: "none" },
+  { names: ["-h", "--help"], arity: "none" },
+];
+
+function fail(message: string): never {
+  throw new PartyhouseError("PH_ERR_CONFIG", message);
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535)
+    fail(`--port must be an integer from 0 to 65535, got "${text}"`);
+  return port;
+}
+
+function addPair(target: Record<string, string>, flag: string, pair: string): void {
+  const eq = pair.indexOf("=");
+  if (eq <= 0) fail(`${flag} expects key=value, got "${pair}"`);
+  target[pair.slice(0, eq)] = pair.slice(eq + 1);
+}
+
+/**
+ * Parses the arguments after the program name (`process.argv.slice(2)`).
+ * Throws PH_ERR_CONFIG for an unknown command or flag, a missing value or a bad port.
+ *
+ * @example
+ * parseCliArgs(["dev", "src/server.ts", "-p", "3000", "--var", "KEY=1"]);
+ * // { command: "dev", flags: { entry: "src/server.ts", port: 3000, vars: { KEY: "1" }, ... } }
+ */
+export function parseCliArgs(argv: readonly string[]): ParsedCli {
+  const out: ParsedCli = {
+    command: "help",
+    verbose: false,
+    help: false,
+    flags: { vars: {}, define: {}, mode: "dev" },
+    yes: false,
+    dryRun: false,
+    ignored: [],
+  };
+  const first = argv[0];
+  if (first === undefined) return out;
+  if (first === "-h" || first === "--help" || first === "help") return { ...out, help: true };
+  if (first === "-V" || first === "--version" || first === "version") {
+    return { ...out, command: "version" };
+  }
+  if (!(COMMANDS as readonly string[]).includes(first)) {
+    fail(`Unknown command "${first}". Commands: ${COMMANDS.join(", ")}.`);
+  }
+  const command = first as (typeof COMMANDS)[number];
+  out.command = command;
+  out.flags.mode = command === "dev" ? "dev" : "start";
+  const specs = command === "init" ? initFlags : runFlags;
+
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--" || !arg.startsWith("-") || arg === "-") {
+      const rest = arg === "--" ? argv.slice(i + 1) : [arg];
+      for (const positional of rest) setPositional(out, command, positional);
+      if (arg === "--") break;
+      continue;
+    }
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const spec = specs.find((s) => s.names.includes(name));
+    if (!spec) {
+      const known = specs.map((s) => s.names.join("/")).join(", ");
+      fail(`Unknown option "${name}" for "partyhouse ${command}". Options: ${known}.`);
+    }
+    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (spec.arity === "none" && inline !== undefined) fail(`${name} takes no value`);
+    const values: string[] = inline === undefined ? [] : [inline];
+    const next = (): string | undefined => {
+      const v = argv[i + 1];
+      return v === undefined || (v.startsWith("-") && v !== "-") ? undefined : v;
+    };
+    if (inline === undefined) {
+      if (spec.arity === "one") {
+        const v = next();
+        if (v === undefined) fail(`${name} needs a value`);
+        values.push(v);
+        i++;
+      } else if (spec.arity === "optional") {
+        const v = next();
+        if (v !== undefined) {
+          values.push(v);
+          i++;
+        }
+      }
+    }
+    if (spec.arity === "pairs" || spec.arity === "many") {
+      // Variadic like PartyKit's `--var <vars...>`: take following values; for k=v pairs only
+      // the ones with "=", so `dev --var A=1 src/server.ts` still finds its entry.
+      for (
+        let v = next();
+        v !== undefined && (spec.arity === "many" || v.includes("="));
+        v = next()
+      ) {
+        values.push(v);
+        i++;
+      }
+      if (values.length === 0) fail(`${name} needs a value`);
+    }
+    if (spec.ignored) {
+      out.ignored.push(name);
+      continue;
+    }
+    applyFlag(out, spec.names[spec.names.length - 1] as string, name, values);
+  }
+  return out;
+}
+
+function setPositional(out: ParsedCli, command: string, value: string): void {
+  if (command === "init") {
+    if (out.name !== undefined)
+      fail(`"partyhouse init" takes one name, got "${out.name}" and "${value}"`);
+    out.name = value;
+    return;
+  }
+  if (out.flags.entry !== undefined) {
+    fail(`"partyhouse ${command}" takes one entry file, got "${out.flags.entry}" and "${value}"`);
+  }
+  out.flags.entry = value;
+}
+
+function applyFlag(out: ParsedCli, long: string, given: string, values: string[]): void {
+  const value = values[0];
+  switch (long) {
+    case "--port":
+      out.flags.port = parsePort(value as string);
+      return;
+    case "--config":
+      out.configPath = value;
+      return;
+    case "--host":
+      out.flags.host = value;
+      return;
+    case "--persist":
+      // PartyKit reads the strings "true" and "false" as booleans.
+      out.flags.persist =
+        value === undefined || value === "true" ? true : value === "false" ? false : value;
+      return;
+    case "--no-persist":
+      out.flags.persist = false;
+      return;
+    case "--var":
+      for (const pair of values) addPair(out.flags.vars, given, pair);
+      return;
+    case "--define":
+      for (const pair of values) addPair(out.flags.define, given, pair);
+      return;
+    case "--serve":
+      out.flags.serve = value;
+      return;
+    case "--verbose":
+      out.verbose = true;
+      return;
+    case "--with-env":
+      out.flags.withEnv = true;
+      return;
+    case "--help":
+      out.help = true;
+      return;
+    case "--yes":
+      out.yes = true;
+      return;
+    case "--dry-run":
+      out.dryRun = true;
+      return;
+  }
+}
