@@ -32,6 +32,8 @@ export const ErrorCodes = {
   PH_ERR_ALARM: "setAlarm was given something other than a positive number or valid Date.",
   PH_ERR_STUB: "A party stub was called with a bad path or for a party that does not exist.",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",
+  PH_ERR_SOCKETIO_OPTIONS: "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",
+  PH_ERR_SOCKETIO_TRANSPORT: "A Socket.IO party got a request from a server adapter that does not hand over Node's raw req/res and upgrade socket.",
   PH_ERR_INTERNAL: "A bug in partyhouse; please report it with the log line.",
 } as const;
 

@@ -11,6 +11,7 @@ import { definePartyFromModule } from "../core/party-def.js";
 import type { PartyDef } from "../core/party-def.js";
 import type { StorageProvider } from "../core/storage-api.js";
 import type { AssetFetcher } from "../core/types.js";
+import { socketIORoute } from "../socketio/route.js";
 import { createStorageProvider } from "../storage/provider.js";
 import { measureSerialized } from "./measure.js";
 
@@ -35,6 +36,10 @@ export interface StartOptions {
   notFoundPage?: AppOptions["notFoundPage"];
   assets?: AssetFetcher;
   crons?: Record<string, string>;
+  /**
+   * Extra routes to raw-party rooms. `/socket.io/?partyId=` is routed on its own whenever a party
+   * was built with `createServer` from `partyhouse/socket.io`; this one is asked first.
+   */
   rawRoute?: AppOptions["rawRoute"];
   alarmRetryBaseMs?: number;
 }
@@ -85,14 +90,18 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     env: options.env ?? {},
     ...(options.assets ? { assets: options.assets } : {}),
     measure: measureSerialized,
-    ...(options.alarmRetryBaseMs !== undefined ? { alarmRetryBaseMs: options.alarmRetryBaseMs } : {}),
+    ...(options.alarmRetryBaseMs !== undefined
+      ? { alarmRetryBaseMs: options.alarmRetryBaseMs }
+      : {}),
   });
+  let socketIO = socketIORoute(options.parties);
+  const userRoute = options.rawRoute;
   const app = new PartyApp(host, {
     log,
     ...(options.siteAssets ? { siteAssets: options.siteAssets } : {}),
     ...(options.notFoundPage ? { notFoundPage: options.notFoundPage } : {}),
     ...(options.crons ? { crons: options.crons } : {}),
-    ...(options.rawRoute ? { rawRoute: options.rawRoute } : {}),
+    rawRoute: (url) => userRoute?.(url) ?? socketIO?.(url) ?? null,
   });
   const node = createNodeServer(app, { maxMessageBytes: limits.maxMessageBytes, log });
   const hostname = options.hostname ?? "127.0.0.1";
@@ -110,6 +119,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     node,
     reload(parties) {
       host.reload(defineParties(parties));
+      socketIO = socketIORoute(parties);
     },
     close() {
       closing ??= node.close(() => host.shutdown());

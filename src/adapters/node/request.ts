@@ -24,22 +24,27 @@ export function toWebRequest(req: IncomingMessage, secure = false): Request {
 
 function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {
   let attached = false;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (attached) {
-        req.resume();
-        return;
-      }
-      attached = true;
-      req.on("data", (chunk: Buffer) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      });
-      req.on("end", () => controller.close());
-      req.on("error", (e) => controller.error(e));
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (attached) {
+          req.resume();
+          return;
+        }
+        attached = true;
+        req.on("data", (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.on("end", () => controller.close());
+        req.on("error", (e) => controller.error(e));
+      },
+      cancel() {
+        req.destroy();
+      },
     },
-    cancel() {
-      req.destroy();
-    },
-  });
+    // A ReadableStream pulls once right after construction unless its high-water mark is 0: that
+    // would attach to `req` and swallow the body a raw party (Engine.IO's polling POST) reads itself.
+    { highWaterMark: 0 },
+  );
 }
