@@ -1,0 +1,45 @@
+/* global Response */
+// The same bench party on Cloudflare's partyserver (what PartyKit runs on today), for `wrangler dev`.
+// partyserver's handlers take (connection, message), the reverse of classic PartyKit's.
+import { Server, routePartykitRequest } from "partyserver";
+
+export class Main extends Server {
+  onStart() {
+    this.kind = this.name.charAt(0);
+  }
+
+  onConnect(conn) {
+    if (this.kind === "c") conn.send("hi");
+  }
+
+  onMessage(sender, message) {
+    if (this.kind === "e") sender.send(message);
+    else if (this.kind === "b") this.broadcast(message);
+    else if (this.kind === "s") return this.storage(String(message), sender);
+  }
+
+  async storage(command, sender) {
+    const [mode, nText, bText] = command.split(":");
+    const n = Number(nText);
+    const burst = Number(bText ?? 1);
+    const storage = this.ctx.storage;
+    const value = { v: "x".repeat(64) };
+    if (mode === "awaited") {
+      for (let i = 0; i < n; i++) await storage.put(`k${i}`, { ...value, i });
+    } else {
+      for (let i = 0; i < n; i += burst) {
+        let last;
+        for (let j = i; j < i + burst && j < n; j++)
+          last = storage.put(`k${j}`, { ...value, i: j });
+        await last;
+      }
+    }
+    sender.send(JSON.stringify({ ops: n }));
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    return (await routePartykitRequest(request, env)) ?? new Response("Not found", { status: 404 });
+  },
+};
