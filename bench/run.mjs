@@ -280,7 +280,12 @@ const scenarios = [
           port: p.port,
           conns: 100,
           proto: "eio",
-          path: sioPath("e{i}"),
+          // engine.io sends one packet per write and waits for it; more in flight keeps it busy.
+          batch: 100,
+          depth: 4,
+          // One backend holds all 100, as the standalone server does.
+          rooms: 1,
+          path: sioPath("e{room}"),
           ...window(),
         },
         p,

@@ -377,8 +377,13 @@ process.on("message", async (msg) => {
   // Paths come as templates: "{i}" is the connection (or room) index.
   // "{room}" is the index modulo job.rooms (many connections per room).
   const template = job.path;
+  // `offset` makes indices global when several load generators share one job.
   const rooms = job.rooms ?? 1;
-  job.path = (i) => template.replaceAll("{i}", String(i)).replaceAll("{room}", String(i % rooms));
+  const offset = job.offset ?? 0;
+  job.path = (i) =>
+    template
+      .replaceAll("{i}", String(offset + i))
+      .replaceAll("{room}", String((offset + i) % rooms));
   if (job.kind === "broadcast") job.path = template;
   try {
     const result = await jobs[job.kind](job);
