@@ -5,32 +5,67 @@ import type { Logger } from "../../core/log.js";
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 
+/** The TCP socket under a `ws` WebSocket (ws keeps it in a private field). */
+interface CorkableSocket {
+  cork(): void;
+  uncork(): void;
+}
+
+function uncork(raw: WsRawSocket): void {
+  raw.corked = false;
+  raw.socket?.uncork();
+}
+
+/**
+ * Adapts a `ws` WebSocket to the core's RawSocket. A class rather than an object of closures:
+ * one of these lives per connection, and shared prototype methods keep idle connections small.
+ *
+ * Sends are coalesced: the first send in a tick corks the TCP socket and the end of the tick
+ * uncorks it, so every frame one tick produces for a socket (the echoes of a batch of messages
+ * that arrived in one read, several broadcasts) leaves in one writev. A busy server spends its
+ * time in that syscall, not in JavaScript (88% of the echo flood profile in BENCHMARKS.md was
+ * writev). A lone message still leaves at the end of the tick that produced it.
+ */
+class WsRawSocket implements RawSocket {
+  corked = false;
+  readonly socket: CorkableSocket | undefined;
+
+  constructor(private readonly ws: WebSocket) {
+    this.socket = (ws as unknown as { _socket?: CorkableSocket })._socket;
+  }
+
+  send(data: string | Uint8Array, binary: boolean): void {
+    if (!this.corked && this.socket !== undefined) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    if (typeof data === "string") this.ws.send(data);
+    else this.ws.send(data, binary ? BINARY : TEXT);
+  }
+  close(code?: number, reason?: string): void {
+    this.ws.close(code, reason);
+  }
+  terminate(): void {
+    this.ws.terminate();
+  }
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+  get extensions(): string {
+    return this.ws.extensions;
+  }
+}
+
 /** Adapts a `ws` WebSocket to the core's RawSocket. */
 export function wrapWs(ws: WebSocket): RawSocket {
-  return {
-    send(data, binary) {
-      if (typeof data === "string") ws.send(data);
-      else ws.send(data, binary ? BINARY : TEXT);
-    },
-    close(code, reason) {
-      ws.close(code, reason);
-    },
-    terminate() {
-      ws.terminate();
-    },
-    get readyState() {
-      return ws.readyState;
-    },
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    get protocol() {
-      return ws.protocol;
-    },
-    get extensions() {
-      return ws.extensions;
-    },
-  };
+  return new WsRawSocket(ws);
 }
 
 /** Feeds a `ws` WebSocket's events into the core's sink. Binary arrives as an ArrayBuffer. */
@@ -52,7 +87,10 @@ export function pipeWsEvents(ws: WebSocket, sink: SocketSink, log: Logger): void
   });
   ws.on("error", (error: Error & { code?: string }) => {
     if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-      log.error("PH_ERR_MESSAGE_TOO_LARGE", `closed a connection that sent a message over the size limit (1009)`);
+      log.error(
+        "PH_ERR_MESSAGE_TOO_LARGE",
+        `closed a connection that sent a message over the size limit (1009)`,
+      );
     }
     sink.error(error);
   });
