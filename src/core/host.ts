@@ -160,14 +160,23 @@ export class RoomHost {
     this.rooms.clear();
   }
 
-  /** Graceful stop: close sockets with 1012, stop timers, flush and close storage. */
-  async shutdown(): Promise<void> {
+  /**
+   * Graceful stop: close sockets with 1012, give their onClose handlers a moment to run (they
+   * often write to storage), then flush and close storage.
+   */
+  async shutdown(graceMs = 2000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.alarms.stop();
-    for (const rt of this.rooms.values()) rt.closeAll(CloseCode.RESTART, "Server shutting down");
-    await Promise.allSettled([...this.rooms.values()].map((rt) => rt.storage.flush()));
+    const rooms = [...this.rooms.values()];
+    for (const rt of rooms) rt.closeAll(CloseCode.RESTART, "Server shutting down");
+    const deadline = Date.now() + graceMs;
+    const busy = () => rooms.some((rt) => rt.connections.size > 0 || rt.inflight > 0);
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // Let handlers that just ran issue their writes before the final flush.
+    await new Promise((r) => setTimeout(r, 20));
+    await Promise.allSettled(rooms.map((rt) => rt.storage.flush()));
     this.rooms.clear();
     await this.options.storage.close();
   }
