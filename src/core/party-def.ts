@@ -22,6 +22,12 @@ export const RAW_HANDLER: unique symbol = Symbol.for("partyhouse.rawHandler") as
  */
 export const BUSY: unique symbol = Symbol.for("partyhouse.busy") as never;
 
+/**
+ * Called when the platform closes a room's sockets for good (shutdown, code reload): an instance
+ * that holds sockets of its own (Socket.IO) closes them and stops its timers.
+ */
+export const DISPOSE: unique symbol = Symbol.for("partyhouse.dispose") as never;
+
 export interface RawHandlerInstance {
   [RAW_HANDLER](kind: "request" | "upgrade", raw: unknown): void;
 }
@@ -41,6 +47,7 @@ export interface PartyInstance {
   readonly hasSocketHandler: boolean;
   readonly raw: RawHandlerInstance | undefined;
   isBusy(): boolean;
+  dispose(): unknown;
   onStart(): unknown;
   getConnectionTags(conn: Connection, ctx: ConnectionContext): string[] | Promise<string[]>;
   onConnect(conn: Connection, ctx: ConnectionContext): unknown;
@@ -123,13 +130,15 @@ function defineClassParty(name: string, Cls: Worker): PartyDef {
     wantsRaw,
     create(room) {
       const server: Server = new Cls(room);
-      const s = server as Server & Partial<RawHandlerInstance> & { [BUSY]?: () => boolean };
+      const s = server as Server &
+        Partial<RawHandlerInstance> & { [BUSY]?: () => boolean; [DISPOSE]?: () => unknown };
       return {
         hibernate: server.options?.hibernate === true,
         hasSocketHandler:
           typeof server.onConnect === "function" || typeof server.onMessage === "function",
         raw: typeof s[RAW_HANDLER] === "function" ? (s as RawHandlerInstance) : undefined,
         isBusy: () => typeof s[BUSY] === "function" && s[BUSY]() === true,
+        dispose: () => (typeof s[DISPOSE] === "function" ? s[DISPOSE]() : undefined),
         onStart: () => server.onStart?.(),
         getConnectionTags: (c, ctx) => server.getConnectionTags?.(c, ctx) ?? [],
         onConnect: (c, ctx) => server.onConnect?.(c, ctx),
@@ -161,6 +170,7 @@ function defineModuleParty(name: string, mod: PartyKitServer): PartyDef {
         hasSocketHandler: typeof mod.onConnect === "function" || typeof mod.onMessage === "function",
         raw: undefined,
         isBusy: () => false,
+        dispose: () => undefined,
         onStart: () => undefined,
         getConnectionTags: () => [],
         onConnect: (c, ctx) => mod.onConnect?.(c, room, ctx),

@@ -395,6 +395,9 @@ export class RoomRuntime {
   /** Closes every socket (shutdown: 1012 so clients reconnect elsewhere). */
   closeAll(code: number, reason: string): void {
     for (const conn of this.connections.values()) conn.close(code, reason);
+    // A raw party (Socket.IO) holds sockets the platform cannot see; it closes those itself.
+    const instance = this.instance;
+    if (instance !== undefined) this.invoke("dispose", () => instance.dispose());
   }
 }
 
