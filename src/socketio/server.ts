@@ -5,15 +5,12 @@ import { Server as IOServer } from "socket.io";
 import type { ServerOptions } from "socket.io";
 import type { NodeRawRequest, NodeRawUpgrade } from "../adapters/node/server.js";
 import { PartyhouseError } from "../core/errors.js";
-import { BUSY, RAW_HANDLER } from "../core/party-def.js";
+import { BUSY, DISPOSE, RAW_HANDLER } from "../core/party-def.js";
 import type { Room, Server } from "../core/types.js";
 import { RoomSessionAdapter } from "./adapter.js";
 import { classify } from "./local-path.js";
 import { SOCKETIO_PARTY, socketIOPaths } from "./marker.js";
 import type { SocketIOPartyInfo } from "./marker.js";
-
-/** Called by the room runtime when it drops an instance (see `[DISPOSE]` below). */
-export const DISPOSE: unique symbol = Symbol.for("partyhouse.dispose") as never;
 
 // socket.io's own EventsMap (not exported from its entry point).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -143,7 +140,10 @@ export function createServer(
       return this.open.size > 0 || this.engine.clientsCount > 0 || this.recoverable();
     }
 
-    /** Closes every socket and the engine, and stops the adapters' timers. */
+    /**
+     * Shutdown and code reload: closes every Socket.IO socket (clients see a transport close and
+     * reconnect, to the new code after a reload) and the engine, and stops the adapters' timers.
+     */
     [DISPOSE](): void {
       void this.io.close();
     }
