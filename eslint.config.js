@@ -3,7 +3,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "**/node_modules/**", "**/.partykit/**", "bench/results/**", "examples/**/public/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "**/node_modules/**",
+      "**/.partykit/**",
+      "bench/results/**",
+      "**/.wrangler/**",
+      "bench/node_modules/**",
+      "examples/**/public/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,7 +33,10 @@ export default tseslint.config(
       },
     },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/consistent-type-imports": "error",
       "no-empty": ["error", { allowEmptyCatch: true }],
     },
@@ -33,7 +47,21 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["node:*", "ws", "better-sqlite3", "../adapters/*", "../storage/*", "../cli/*"], message: "core/ imports no Node module or outer layer" }] },
+        {
+          patterns: [
+            {
+              group: [
+                "node:*",
+                "ws",
+                "better-sqlite3",
+                "../adapters/*",
+                "../storage/*",
+                "../cli/*",
+              ],
+              message: "core/ imports no Node module or outer layer",
+            },
+          ],
+        },
       ],
     },
   },

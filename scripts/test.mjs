@@ -16,9 +16,13 @@ const run = (cmd, args, opts = {}) => {
 
 function ensureChromium() {
   if (existsSync("/usr/bin/chromium")) return;
-  console.log("test: /usr/bin/chromium is missing; installing Debian's chromium for the browser tests");
+  console.log(
+    "test: /usr/bin/chromium is missing; installing Debian's chromium for the browser tests",
+  );
   run("apt-get", ["update", "-qq"]);
-  run("apt-get", ["install", "-y", "-qq", "chromium"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  run("apt-get", ["install", "-y", "-qq", "chromium"], {
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
 }
 
 const only = process.argv.slice(2);
@@ -39,4 +43,11 @@ function collect(dir) {
   }
   return out.sort();
 }
-run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files]);
+run(process.execPath, [
+  "--import",
+  "tsx",
+  "--test",
+  "--test-concurrency=2",
+  "--test-timeout=120000",
+  ...files,
+]);

@@ -7,7 +7,9 @@ import type { ErrorCode } from "../src/core/errors.js";
 import type { Logger } from "../src/core/log.js";
 
 /** A logger that records every line, so tests can assert on error codes. */
-export function recordingLogger(): Logger & { errors: Array<{ code: ErrorCode; message: string }> } {
+export function recordingLogger(): Logger & {
+  errors: Array<{ code: ErrorCode; message: string }>;
+} {
   const errors: Array<{ code: ErrorCode; message: string }> = [];
   return {
     errors,
@@ -101,7 +103,10 @@ export async function connect(ph: Partyhouse, path: string): Promise<Client> {
 }
 
 /** The official partysocket client, on ws (Node 20 has no global WebSocket). */
-export function partySocket(ph: Partyhouse, opts: { room: string; party?: string; id?: string; query?: Record<string, string> }): PartySocket {
+export function partySocket(
+  ph: Partyhouse,
+  opts: { room: string; party?: string; id?: string; query?: Record<string, string> },
+): PartySocket {
   return new PartySocket({
     host: new URL(ph.url).host,
     room: opts.room,
@@ -115,7 +120,11 @@ export function partySocket(ph: Partyhouse, opts: { room: string; party?: string
   });
 }
 
-export function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, what = "condition"): Promise<T> {
+export function waitFor<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const tick = async () => {

@@ -15,6 +15,7 @@ export async function runBuild(cli: ParsedCli): Promise<void> {
     watch: false,
     log: { info: (m) => log.info(m), error: (m) => log.error("PH_ERR_BUNDLE", m) },
   });
-  for (const [name, file] of Object.entries(bundler.result.parties)) log.info(`built ${name}: ${file}`);
+  for (const [name, file] of Object.entries(bundler.result.parties))
+    log.info(`built ${name}: ${file}`);
   await bundler.dispose();
 }

@@ -2,7 +2,9 @@ import { pathToFileURL } from "node:url";
 import { PartyhouseError } from "../core/errors.js";
 
 /** Imports each built party module and returns its default export by party name. */
-export async function importParties(built: Readonly<Record<string, string>>): Promise<Record<string, unknown>> {
+export async function importParties(
+  built: Readonly<Record<string, string>>,
+): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [name, file] of Object.entries(built)) {
     const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };

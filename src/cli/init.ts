@@ -11,7 +11,10 @@ import { templateFiles } from "./templates/chat.js";
  */
 export async function runInit(cli: ParsedCli): Promise<void> {
   const dir = resolve(process.cwd(), cli.name ?? ".");
-  const name = basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, "-") || "partyhouse-app";
+  const name =
+    basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-") || "partyhouse-app";
   const files = templateFiles(name);
   const clashes = Object.keys(files).filter((f) => existsSync(join(dir, f)));
   if (clashes.length > 0) {

@@ -23,6 +23,8 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   });
   for (const flag of cli.ignored) log.warn(`${flag} has no effect in partyhouse; ignored`);
 
+  // Assigned once the server listens; rebuilds that land before then are ignored.
+  // eslint-disable-next-line prefer-const
   let ph: Partyhouse | undefined;
   const bundler = await createBundler(config, {
     watch: mode === "dev",
@@ -30,7 +32,10 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     onRebuild: (event) => {
       if (!ph) return;
       if (!event.ok) {
-        log.error("PH_ERR_BUNDLE", `rebuild failed; still serving the previous code\n${errorMessage(event.error)}`);
+        log.error(
+          "PH_ERR_BUNDLE",
+          `rebuild failed; still serving the previous code\n${errorMessage(event.error)}`,
+        );
         return;
       }
       const server = ph;
@@ -39,12 +44,16 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
           server.reload(parties);
           log.info("↻ reloaded: rooms restarted, storage kept");
         })
-        .catch((e: unknown) => log.error("PH_ERR_PARTY_EXPORT", `reload failed: ${errorMessage(e)}`));
+        .catch((e: unknown) =>
+          log.error("PH_ERR_PARTY_EXPORT", `reload failed: ${errorMessage(e)}`),
+        );
     },
   });
 
   const parties = await importParties(bundler.result.parties);
-  const assets = config.serve ? createAssetHandler(config.serve, { dev: mode === "dev" }) : undefined;
+  const assets = config.serve
+    ? createAssetHandler(config.serve, { dev: mode === "dev" })
+    : undefined;
   ph = await startPartyhouse({
     parties,
     storage: config.persist,

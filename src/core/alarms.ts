@@ -81,21 +81,30 @@ export class AlarmScheduler {
     } catch (e) {
       if (this.pending.get(key) !== entry || this.stopped) return;
       if (entry.retries >= MAX_RETRIES) {
-        this.log.error("PH_ERR_HANDLER", `onAlarm for ${party}/${room} failed ${entry.retries + 1} times; giving up: ${errorMessage(e)}`);
+        this.log.error(
+          "PH_ERR_HANDLER",
+          `onAlarm for ${party}/${room} failed ${entry.retries + 1} times; giving up: ${errorMessage(e)}`,
+        );
         this.pending.delete(key);
         await this.clear(party, room, entry.time).catch(() => {});
         return;
       }
       const delay = this.retryBaseMs * 2 ** entry.retries;
       entry.retries++;
-      this.log.error("PH_ERR_HANDLER", `onAlarm for ${party}/${room} threw (${errorMessage(e)}); retrying in ${delay} ms`);
+      this.log.error(
+        "PH_ERR_HANDLER",
+        `onAlarm for ${party}/${room} threw (${errorMessage(e)}); retrying in ${delay} ms`,
+      );
       this.arm(key, party, room, entry, delay);
       return;
     }
     // Only forget the alarm if onAlarm did not set a new one meanwhile.
     if (this.pending.get(key) === entry) this.pending.delete(key);
     await this.clear(party, room, entry.time).catch((e: unknown) =>
-      this.log.error("PH_ERR_STORAGE_IO", `could not clear the fired alarm of ${party}/${room}: ${errorMessage(e)}`),
+      this.log.error(
+        "PH_ERR_STORAGE_IO",
+        `could not clear the fired alarm of ${party}/${room}: ${errorMessage(e)}`,
+      ),
     );
   }
 }

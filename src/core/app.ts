@@ -31,10 +31,6 @@ export interface AppOptions {
   rawRoute?: (url: URL) => PartyRoute | null;
 }
 
-function isUpgrade(request: Request): boolean {
-  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
-}
-
 /**
  * The request pipeline, in PartyKit's order: party rooms (`onBeforeConnect`/`onBeforeRequest`,
  * then the room), else `onSocket`, the cron endpoint, static assets, `onFetch`, `404.html`, 404.
@@ -49,7 +45,9 @@ export class PartyApp {
     return this.host.getDef("main")!;
   }
 
-  private route(request: Request): { route: PartyRoute; def: PartyDef | undefined; raw: boolean } | null {
+  private route(
+    request: Request,
+  ): { route: PartyRoute; def: PartyDef | undefined; raw: boolean } | null {
     const pathname = pathnameOf(request.url);
     const route = matchPartyPath(pathname);
     if (route !== null) return { route, def: this.host.getDef(route.party), raw: false };
@@ -63,8 +61,13 @@ export class PartyApp {
   private checkRoomId(room: string): Response | null {
     const max = this.host.shared.limits.maxRoomIdLength;
     if (room.length > max) {
-      this.options.log.error("PH_ERR_ROOM_ID", `room id of ${room.length} characters refused (limit ${max})`);
-      return new Response(`Room id too long: ${room.length} characters, the limit is ${max}`, { status: 400 });
+      this.options.log.error(
+        "PH_ERR_ROOM_ID",
+        `room id of ${room.length} characters refused (limit ${max})`,
+      );
+      return new Response(`Room id too long: ${room.length} characters, the limit is ${max}`, {
+        status: 400,
+      });
     }
     return null;
   }
@@ -91,7 +94,9 @@ export class PartyApp {
             executionContext(this.options.log),
           );
         } catch (e) {
-          this.options.log.error("PH_ERR_BEFORE", `onBeforeRequest: ${errorMessage(e)}`, { party: route.party });
+          this.options.log.error("PH_ERR_BEFORE", `onBeforeRequest: ${errorMessage(e)}`, {
+            party: route.party,
+          });
           return new Response(errorMessage(e) || "Unauthorised", { status: 401 });
         }
       }
@@ -103,9 +108,13 @@ export class PartyApp {
       try {
         return await room.request(next);
       } catch (e) {
-        this.options.log.error("PH_ERR_ON_REQUEST", `party "${route.party}" room "${route.room}" onRequest: ${errorMessage(e)}`, {
-          stack: e instanceof Error ? e.stack : undefined,
-        });
+        this.options.log.error(
+          "PH_ERR_ON_REQUEST",
+          `party "${route.party}" room "${route.room}" onRequest: ${errorMessage(e)}`,
+          {
+            stack: e instanceof Error ? e.stack : undefined,
+          },
+        );
         return new Response(errorMessage(e) || "Uncaught exception when making a request", {
           status: statusFromError(e),
         });
@@ -125,7 +134,10 @@ export class PartyApp {
       if (hit === null) return await this.upgradeOther(request);
       const { route, def } = hit;
       if (def === undefined) {
-        return { kind: "response", response: new Response(`Party ${route.party} not found`, { status: 404 }) };
+        return {
+          kind: "response",
+          response: new Response(`Party ${route.party} not found`, { status: 404 }),
+        };
       }
       const bad = this.checkRoomId(route.room);
       if (bad) return { kind: "response", response: bad };
@@ -142,7 +154,9 @@ export class PartyApp {
             executionContext(this.options.log),
           );
         } catch (e) {
-          this.options.log.error("PH_ERR_BEFORE", `onBeforeConnect: ${errorMessage(e)}`, { party: route.party });
+          this.options.log.error("PH_ERR_BEFORE", `onBeforeConnect: ${errorMessage(e)}`, {
+            party: route.party,
+          });
           return {
             kind: "response",
             response: new Response(errorMessage(e) || "Unauthorised", { status: 401 }),
@@ -175,7 +189,8 @@ export class PartyApp {
       open: (raw) => {
         const socket = new SocketBase(raw, {
           afterSend: () => {},
-          onListenerError: (e) => log.error("PH_ERR_HANDLER", `onSocket listener: ${errorMessage(e)}`),
+          onListenerError: (e) =>
+            log.error("PH_ERR_HANDLER", `onSocket listener: ${errorMessage(e)}`),
         }) as SocketBase & { request: Request };
         socket.request = request;
         Promise.resolve()
@@ -213,11 +228,20 @@ export class PartyApp {
     const asset = await this.options.siteAssets?.fetch(request);
     if (asset) return asset;
     if (statics.onFetch) {
-      const res = await statics.onFetch(request, fetchLobby(this.host.shared), executionContext(this.options.log));
+      const res = await statics.onFetch(
+        request,
+        fetchLobby(this.host.shared),
+        executionContext(this.options.log),
+      );
       if (res) return res;
     }
     const page = await this.options.notFoundPage?.();
-    if (page) return new Response(page.body, { status: 404, statusText: "Not Found", headers: page.headers });
+    if (page)
+      return new Response(page.body, {
+        status: 404,
+        statusText: "Not Found",
+        headers: page.headers,
+      });
     return new Response("Not found", { status: 404 });
   }
 
@@ -243,5 +267,7 @@ export class PartyApp {
 /** PartyKit answers a failed onRequest with the error's `code` as status when it is one. */
 function statusFromError(e: unknown): number {
   const code = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof code === "number" && Number.isInteger(code) && code >= 200 && code <= 599 ? code : 500;
+  return typeof code === "number" && Number.isInteger(code) && code >= 200 && code <= 599
+    ? code
+    : 500;
 }

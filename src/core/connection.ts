@@ -55,9 +55,7 @@ export class PartyConnection<TState = unknown> extends SocketBase implements Con
     return this.stateValue as ConnectionState<TState>;
   }
 
-  setState(
-    state: TState | ConnectionSetStateFn<TState> | null,
-  ): ConnectionState<TState> {
+  setState(state: TState | ConnectionSetStateFn<TState> | null): ConnectionState<TState> {
     const next =
       typeof state === "function"
         ? (state as ConnectionSetStateFn<TState>)(this.state)

@@ -3,37 +3,52 @@
  * documented; a test checks that each code used in src/ is listed here.
  */
 export const ErrorCodes = {
-  PH_ERR_CONFIG: "The project config (partykit.json or flags) is invalid; the message names the field.",
+  PH_ERR_CONFIG:
+    "The project config (partykit.json or flags) is invalid; the message names the field.",
   PH_ERR_ENTRY_NOT_FOUND: "The party entry file named in the config does not exist.",
   PH_ERR_BUNDLE: "esbuild could not bundle a party; the message carries esbuild's diagnostics.",
-  PH_ERR_PARTY_EXPORT: "A party module's default export is neither a Party.Server class nor a module object.",
+  PH_ERR_PARTY_EXPORT:
+    "A party module's default export is neither a Party.Server class nor a module object.",
   PH_ERR_PARTY_NOT_FOUND: "The URL names a party that is not in the config (answered with 404).",
   PH_ERR_ROOM_ID: "The room id is empty, too long or has a character partyhouse does not accept.",
-  PH_ERR_ON_START: "The room's onStart threw; the triggering request fails and the next one retries.",
-  PH_ERR_ON_CONNECT: "A connection failed while connecting (onStart, getConnectionTags or onConnect threw); closed with 1011.",
-  PH_ERR_HANDLER: "A room handler (onMessage, onClose, onError, onAlarm, listeners) threw; the room keeps serving.",
-  PH_ERR_ON_REQUEST: "onRequest threw; answered with 500 (or the error's numeric code) and the message.",
+  PH_ERR_ON_START:
+    "The room's onStart threw; the triggering request fails and the next one retries.",
+  PH_ERR_ON_CONNECT:
+    "A connection failed while connecting (onStart, getConnectionTags or onConnect threw); closed with 1011.",
+  PH_ERR_HANDLER:
+    "A room handler (onMessage, onClose, onError, onAlarm, listeners) threw; the room keeps serving.",
+  PH_ERR_ON_REQUEST:
+    "onRequest threw; answered with 500 (or the error's numeric code) and the message.",
   PH_ERR_NO_ON_REQUEST: "An HTTP request reached a party that has no onRequest handler.",
   PH_ERR_NO_ON_CONNECT: "A WebSocket reached a party with neither onConnect nor onMessage.",
   PH_ERR_BEFORE: "onBeforeConnect or onBeforeRequest threw; answered with 401 and the message.",
   PH_ERR_TAGS: "getConnectionTags returned an invalid tag list.",
   PH_ERR_STATE_TOO_LARGE: "conn.setState was given a value larger than the state size limit.",
   PH_ERR_STATE_CLONE: "conn.setState was given a value that cannot be structured-cloned.",
-  PH_ERR_MESSAGE_TOO_LARGE: "A client sent a WebSocket message larger than maxMessageBytes (closed with 1009).",
-  PH_ERR_SLOW_CONSUMER: "A client stopped reading and its send buffer passed maxBufferedBytes (closed with 1008).",
-  PH_ERR_TOO_MANY_CONNECTIONS: "A room already holds maxConnectionsPerRoom connections (closed with 1013).",
-  PH_ERR_STORAGE_KEY: "A storage key is not a string, is longer than maxKeyBytes or holds a lone UTF-16 surrogate.",
-  PH_ERR_STORAGE_VALUE: "A storage value is undefined, cannot be structured-cloned or is larger than maxValueBytes.",
+  PH_ERR_MESSAGE_TOO_LARGE:
+    "A client sent a WebSocket message larger than maxMessageBytes (closed with 1009).",
+  PH_ERR_SLOW_CONSUMER:
+    "A client stopped reading and its send buffer passed maxBufferedBytes (closed with 1008).",
+  PH_ERR_TOO_MANY_CONNECTIONS:
+    "A room already holds maxConnectionsPerRoom connections (closed with 1013).",
+  PH_ERR_STORAGE_KEY:
+    "A storage key is not a string, is longer than maxKeyBytes or holds a lone UTF-16 surrogate.",
+  PH_ERR_STORAGE_VALUE:
+    "A storage value is undefined, cannot be structured-cloned or is larger than maxValueBytes.",
   PH_ERR_STORAGE_BATCH: "A storage call named more keys than the Durable Object API allows (128).",
-  PH_ERR_STORAGE_OPTIONS: "A storage call got invalid options (list() with both start and startAfter, a limit that is not a positive integer).",
-  PH_ERR_STORAGE_TXN: "A storage transaction was used after it rolled back or after its closure returned.",
+  PH_ERR_STORAGE_OPTIONS:
+    "A storage call got invalid options (list() with both start and startAfter, a limit that is not a positive integer).",
+  PH_ERR_STORAGE_TXN:
+    "A storage transaction was used after it rolled back or after its closure returned.",
   PH_ERR_STORAGE_IO: "The storage backend failed to read or commit.",
   PH_ERR_STORAGE_CLOSED: "Storage was used after the server shut down.",
   PH_ERR_ALARM: "setAlarm was given something other than a positive number or valid Date.",
   PH_ERR_STUB: "A party stub was called with a bad path or for a party that does not exist.",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",
-  PH_ERR_SOCKETIO_OPTIONS: "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",
-  PH_ERR_SOCKETIO_TRANSPORT: "A Socket.IO party got a request from a server adapter that does not hand over Node's raw req/res and upgrade socket.",
+  PH_ERR_SOCKETIO_OPTIONS:
+    "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",
+  PH_ERR_SOCKETIO_TRANSPORT:
+    "A Socket.IO party got a request from a server adapter that does not hand over Node's raw req/res and upgrade socket.",
   PH_ERR_INTERNAL: "A bug in partyhouse; please report it with the log line.",
 } as const;
 

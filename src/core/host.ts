@@ -45,7 +45,10 @@ export class RoomHost {
   constructor(private readonly options: HostOptions) {
     this.defs = options.parties;
     if (!this.defs.has("main")) {
-      throw new PartyhouseError("PH_ERR_CONFIG", "a party named \"main\" is required (config field \"main\")");
+      throw new PartyhouseError(
+        "PH_ERR_CONFIG",
+        'a party named "main" is required (config field "main")',
+      );
     }
     const log = options.log;
     const target: StubTarget = {
@@ -56,7 +59,8 @@ export class RoomHost {
         const id = url.searchParams.get("_pk") ?? crypto.randomUUID();
         pair.attach(this.getRoom(party, room).connect(pair.server, id, request));
       },
-      onListenerError: (e) => log.error("PH_ERR_HANDLER", `stub socket listener: ${errorMessage(e)}`),
+      onListenerError: (e) =>
+        log.error("PH_ERR_HANDLER", `stub socket listener: ${errorMessage(e)}`),
     };
     const parties: Parties = createParties(target, this.defs.keys());
     this.alarms = new AlarmScheduler(
@@ -80,7 +84,10 @@ export class RoomHost {
   async start(): Promise<void> {
     this.alarms.load(await this.options.storage.listAlarms());
     const { idleTimeoutMs, hibernateAfterMs } = this.options.limits;
-    const every = Math.max(10, Math.min(1000, Math.floor(Math.min(idleTimeoutMs, hibernateAfterMs) / 4)));
+    const every = Math.max(
+      10,
+      Math.min(1000, Math.floor(Math.min(idleTimeoutMs, hibernateAfterMs) / 4)),
+    );
     this.sweeper = setInterval(() => this.sweep(), every);
     (this.sweeper as { unref?: () => void }).unref?.();
   }
@@ -100,13 +107,16 @@ export class RoomHost {
 
   /** The live room, created on first use. */
   getRoom(party: string, room: string): RoomRuntime {
-    if (this.closed) throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
+    if (this.closed)
+      throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
     const key = `${party}\u0000${room}`;
     let rt = this.rooms.get(key);
     if (rt === undefined) {
       const def = this.defs.get(party);
       if (def === undefined) {
-        throw new PartyhouseError("PH_ERR_PARTY_NOT_FOUND", `Party ${party} not found`, { status: 404 });
+        throw new PartyhouseError("PH_ERR_PARTY_NOT_FOUND", `Party ${party} not found`, {
+          status: 404,
+        });
       }
       rt = new RoomRuntime(def, room, this.shared);
       this.rooms.set(key, rt);
@@ -123,7 +133,13 @@ export class RoomHost {
     return this.rooms.get(`${party}\u0000${room}`);
   }
 
-  connect(party: string, room: string, raw: RawSocket, connId: string, request: Request): SocketSink {
+  connect(
+    party: string,
+    room: string,
+    raw: RawSocket,
+    connId: string,
+    request: Request,
+  ): SocketSink {
     return this.getRoom(party, room).connect(raw, connId, request);
   }
 

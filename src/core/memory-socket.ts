@@ -90,11 +90,7 @@ export function createMemorySocketPair(onListenerError: (e: unknown) => void): {
     send(data, binary) {
       if (state !== ReadyState.OPEN) return;
       const payload: string | ArrayBuffer =
-        typeof data === "string"
-          ? data
-          : binary
-            ? copyBytes(data)
-            : new TextDecoder().decode(data);
+        typeof data === "string" ? data : binary ? copyBytes(data) : new TextDecoder().decode(data);
       queueMicrotask(() => {
         const ev: MessageEventLike = { type: "message", data: payload, target: client };
         emit("message", ev);
@@ -122,4 +118,3 @@ export function createMemorySocketPair(onListenerError: (e: unknown) => void): {
     },
   };
 }
-

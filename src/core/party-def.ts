@@ -77,7 +77,14 @@ function isClass(value: unknown): value is Worker {
 }
 
 const instanceHandlers = ["onConnect", "onRequest", "onMessage", "onClose", "onError", "onAlarm"];
-const staticHandlers = ["onFetch", "unstable_onFetch", "onSocket", "onBeforeConnect", "onBeforeRequest", "onCron"];
+const staticHandlers = [
+  "onFetch",
+  "unstable_onFetch",
+  "onSocket",
+  "onBeforeConnect",
+  "onBeforeRequest",
+  "onCron",
+];
 
 /** Validates a party module's default export and wraps it, as PartyKit's facade does. */
 export function definePartyFromModule(name: string, exported: unknown): PartyDef {
@@ -167,7 +174,8 @@ function defineModuleParty(name: string, mod: PartyKitServer): PartyDef {
     create(room) {
       return {
         hibernate,
-        hasSocketHandler: typeof mod.onConnect === "function" || typeof mod.onMessage === "function",
+        hasSocketHandler:
+          typeof mod.onConnect === "function" || typeof mod.onMessage === "function",
         raw: undefined,
         isBusy: () => false,
         dispose: () => undefined,

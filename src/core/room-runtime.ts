@@ -77,11 +77,15 @@ export class RoomRuntime {
       await instance.onStart();
     } catch (e) {
       this.instance = undefined;
-      this.shared.log.error("PH_ERR_ON_START", `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`, {
-        party: this.def.name,
-        room: this.id,
-        stack: e instanceof Error ? e.stack : undefined,
-      });
+      this.shared.log.error(
+        "PH_ERR_ON_START",
+        `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`,
+        {
+          party: this.def.name,
+          room: this.id,
+          stack: e instanceof Error ? e.stack : undefined,
+        },
+      );
       // Events queued for this start cannot be delivered to an instance that never started.
       this.queue = [];
       throw e;
@@ -223,15 +227,22 @@ export class RoomRuntime {
       await instance.onConnect(conn, ctx);
       conn.accepted = true;
     } catch (e) {
-      this.shared.log.error("PH_ERR_ON_CONNECT", `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`, {
-        party: this.def.name,
-        room: this.id,
-        connection: conn.id,
-        stack: e instanceof Error ? e.stack : undefined,
-      });
+      this.shared.log.error(
+        "PH_ERR_ON_CONNECT",
+        `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`,
+        {
+          party: this.def.name,
+          room: this.id,
+          connection: conn.id,
+          stack: e instanceof Error ? e.stack : undefined,
+        },
+      );
       if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
       conn.pending = null;
-      conn.close(CloseCode.INTERNAL, truncateReason(errorMessage(e) || "Uncaught exception when connecting"));
+      conn.close(
+        CloseCode.INTERNAL,
+        truncateReason(errorMessage(e) || "Uncaught exception when connecting"),
+      );
       return;
     }
     const pending = conn.pending ?? [];
@@ -296,11 +307,15 @@ export class RoomRuntime {
   }
 
   private logHandlerError(what: string, e: unknown): void {
-    this.shared.log.error("PH_ERR_HANDLER", `party "${this.def.name}" room "${this.id}" ${what}: ${errorMessage(e)}`, {
-      party: this.def.name,
-      room: this.id,
-      stack: e instanceof Error ? e.stack : undefined,
-    });
+    this.shared.log.error(
+      "PH_ERR_HANDLER",
+      `party "${this.def.name}" room "${this.id}" ${what}: ${errorMessage(e)}`,
+      {
+        party: this.def.name,
+        room: this.id,
+        stack: e instanceof Error ? e.stack : undefined,
+      },
+    );
   }
 
   private checkBackpressure(socket: SocketBase): void {
@@ -409,13 +424,20 @@ function normalizeTags(id: string, tags: unknown, strict: boolean): string[] {
   if (strict) {
     // Cloudflare's hibernation API enforces these; PartyKit surfaces them the same way.
     if (all.length > 10) {
-      throw new PartyhouseError("PH_ERR_TAGS", "A connection can only have 10 tags, including the default id tag.");
+      throw new PartyhouseError(
+        "PH_ERR_TAGS",
+        "A connection can only have 10 tags, including the default id tag.",
+      );
     }
     for (const tag of all) {
       if (typeof tag !== "string") {
-        throw new PartyhouseError("PH_ERR_TAGS", `A connection tag must be a string. Received: ${String(tag)}`);
+        throw new PartyhouseError(
+          "PH_ERR_TAGS",
+          `A connection tag must be a string. Received: ${String(tag)}`,
+        );
       }
-      if (tag === "") throw new PartyhouseError("PH_ERR_TAGS", "A connection tag must not be an empty string.");
+      if (tag === "")
+        throw new PartyhouseError("PH_ERR_TAGS", "A connection tag must not be an empty string.");
       if (tag.length > 256) {
         throw new PartyhouseError("PH_ERR_TAGS", "A connection tag must not exceed 256 characters");
       }

@@ -20,7 +20,8 @@ export function matchPartyPath(pathname: string): PartyRoute | null {
     if (partyEnd === -1) return null;
     const party = pathname.slice(9, partyEnd);
     const roomEnd = pathname.indexOf("/", partyEnd + 1);
-    const room = roomEnd === -1 ? pathname.slice(partyEnd + 1) : pathname.slice(partyEnd + 1, roomEnd);
+    const room =
+      roomEnd === -1 ? pathname.slice(partyEnd + 1) : pathname.slice(partyEnd + 1, roomEnd);
     return room === "" ? null : { party, room };
   }
   return null;

@@ -77,7 +77,10 @@ export interface AlarmRow extends RoomRef {
  * schedules the timer.
  */
 export interface StorageProvider {
-  open(ref: RoomRef, hooks: { onAlarmChange(time: number | null): void }): DurableStorage & RoomStorageControl;
+  open(
+    ref: RoomRef,
+    hooks: { onAlarmChange(time: number | null): void },
+  ): DurableStorage & RoomStorageControl;
   /** Every alarm row in the store, read once at start so due alarms fire after a restart. */
   listAlarms(): Promise<AlarmRow[]>;
   /** Commit everything pending and release files and connections. */

@@ -6,7 +6,12 @@ import type { Parties, Stub, StubSocket } from "./types.js";
 export interface StubTarget {
   origin(): string;
   roomRequest(party: string, room: string, request: Request): Promise<Response>;
-  roomConnect(party: string, room: string, request: Request, pair: ReturnType<typeof createMemorySocketPair>): void;
+  roomConnect(
+    party: string,
+    room: string,
+    request: Request,
+    pair: ReturnType<typeof createMemorySocketPair>,
+  ): void;
   onListenerError(e: unknown): void;
 }
 
@@ -38,7 +43,11 @@ function stubFor(target: StubTarget, party: string, room: string): Stub {
       try {
         if (pathOrInit instanceof Request) {
           const u = new URL(pathOrInit.url);
-          return target.roomRequest(party, room, new Request(url(u.pathname + u.search), pathOrInit));
+          return target.roomRequest(
+            party,
+            room,
+            new Request(url(u.pathname + u.search), pathOrInit),
+          );
         }
         const { path, init } = splitArgs(pathOrInit, maybeInit);
         return target.roomRequest(party, room, new Request(url(path), init));

@@ -129,7 +129,10 @@ export interface Stub {
   /** @deprecated use `await socket()` */
   connect(): StubSocket;
   socket(pathOrInit?: string | RequestInit, init?: RequestInit): Promise<StubSocket>;
-  fetch(pathOrInit?: string | RequestInit | Request, init?: RequestInit | Request): Promise<Response>;
+  fetch(
+    pathOrInit?: string | RequestInit | Request,
+    init?: RequestInit | Request,
+  ): Promise<Response>;
 }
 
 export type Parties = Record<string, { get(id: string): Stub }>;
@@ -198,7 +201,10 @@ export interface ServerOptions {
 /** The instance side of a `Party.Server` class. */
 export interface Server {
   readonly options?: ServerOptions;
-  getConnectionTags?(connection: Connection, context: ConnectionContext): string[] | Promise<string[]>;
+  getConnectionTags?(
+    connection: Connection,
+    context: ConnectionContext,
+  ): string[] | Promise<string[]>;
   onStart?(): void | Promise<void>;
   onConnect?(connection: Connection, ctx: ConnectionContext): void | Promise<void>;
   onMessage?(message: WSMessage, sender: Connection): void | Promise<void>;

@@ -7,12 +7,28 @@ export type LogFormat = "pretty" | "json";
  * The process logger. `json` (production, `partyhouse start`) writes one object per line with
  * level, code and fields, stack traces included; `pretty` (dev) writes readable lines to stderr.
  */
-export function createLogger(format: LogFormat, options: { verbose?: boolean; write?: (line: string) => void } = {}): Logger {
+export function createLogger(
+  format: LogFormat,
+  options: { verbose?: boolean; write?: (line: string) => void } = {},
+): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const verbose = options.verbose === true;
   if (format === "json") {
-    const emit = (level: string, message: string, fields?: Record<string, unknown>, code?: ErrorCode) =>
-      write(JSON.stringify({ time: new Date().toISOString(), level, ...(code ? { code } : {}), message, ...fields }));
+    const emit = (
+      level: string,
+      message: string,
+      fields?: Record<string, unknown>,
+      code?: ErrorCode,
+    ) =>
+      write(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level,
+          ...(code ? { code } : {}),
+          message,
+          ...fields,
+        }),
+      );
     return {
       error: (code, message, fields) => emit("error", message, fields, code),
       warn: (message, fields) => emit("warn", message, fields),

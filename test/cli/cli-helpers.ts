@@ -57,7 +57,10 @@ export async function startCli(
   );
   const waitForOutput = (pattern: RegExp, timeoutMs = 30000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in:\n${out}`)), timeoutMs);
+      const deadline = setTimeout(
+        () => reject(new Error(`timed out waiting for ${pattern} in:\n${out}`)),
+        timeoutMs,
+      );
       const check = () => {
         const m = out.match(pattern);
         if (m) {
@@ -65,7 +68,9 @@ export async function startCli(
           resolve(m);
         } else if (child.exitCode !== null) {
           clearTimeout(deadline);
-          reject(new Error(`the CLI exited (${child.exitCode}) before printing ${pattern}:\n${out}`));
+          reject(
+            new Error(`the CLI exited (${child.exitCode}) before printing ${pattern}:\n${out}`),
+          );
         } else waiters.push(check);
       };
       check();
@@ -77,7 +82,10 @@ export async function startCli(
 /** Runs the CLI to completion. */
 export function runCli(args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [binPath, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [binPath, ...args], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));

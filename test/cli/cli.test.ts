@@ -32,11 +32,19 @@ describe("partyhouse init + dev", () => {
       minReconnectionDelay: 50,
       maxReconnectionDelay: 200,
     });
-    const got: Array<{ type: string; messages?: Array<{ text: string }>; message?: { text: string } }> = [];
+    const got: Array<{
+      type: string;
+      messages?: Array<{ text: string }>;
+      message?: { text: string };
+    }> = [];
     ps.addEventListener("message", (e) => got.push(JSON.parse(String(e.data))));
     await waitFor(() => got.some((m) => m.type === "history"), 10000, "history");
     ps.send("hello from the test");
-    await waitFor(() => got.some((m) => m.type === "message" && m.message?.text === "hello from the test"), 10000, "broadcast");
+    await waitFor(
+      () => got.some((m) => m.type === "message" && m.message?.text === "hello from the test"),
+      10000,
+      "broadcast",
+    );
 
     // Change the party: the room restarts with the new code, partysocket reconnects, storage stays.
     const serverFile = join(dir, "src/server.ts");
@@ -54,7 +62,10 @@ describe("partyhouse init + dev", () => {
       "reconnect to the new code",
     );
     const latest = got.filter((m) => m.type === "history").at(-1)!;
-    assert.deepEqual(latest.messages?.map((m) => m.text), ["hello from the test"]);
+    assert.deepEqual(
+      latest.messages?.map((m) => m.text),
+      ["hello from the test"],
+    );
     ps.close();
     dev.child.kill("SIGTERM");
     assert.equal((await dev.exited).code, 0);
@@ -89,7 +100,11 @@ describe("partyhouse start", () => {
   it("reads PORT, logs JSON, and on SIGTERM closes sockets with 1012 and exits 0", async () => {
     const dir = tempProject("ph-start-");
     writeProject(dir, {
-      "partykit.json": JSON.stringify({ name: "t", main: "src/server.ts", vars: { GREETING: "from-config" } }),
+      "partykit.json": JSON.stringify({
+        name: "t",
+        main: "src/server.ts",
+        vars: { GREETING: "from-config" },
+      }),
       "src/server.ts": COUNTER,
       ".env": "FROM_FILE=dotenv\n",
     });

@@ -29,7 +29,14 @@ describe("examples/chat in a real browser", () => {
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
     const ada = await browser.newPage();
     const bob = await browser.newPage();
@@ -49,7 +56,10 @@ describe("examples/chat in a real browser", () => {
     await bob.reload();
     await bob.locator("#status", { hasText: "connected" }).waitFor();
     await bob.locator("#messages li").nth(1).waitFor();
-    assert.deepEqual(await bob.locator("#messages li").allTextContents(), ["ada: hi bob", "bob: hello ada"]);
+    assert.deepEqual(await bob.locator("#messages li").allTextContents(), [
+      "ada: hi bob",
+      "bob: hello ada",
+    ]);
 
     dev.child.kill("SIGTERM");
     await dev.exited;

@@ -79,7 +79,9 @@ describe("alarms", () => {
     const ph = await serve({ parties: { main: Alarmed }, log, alarmRetryBaseMs: 30 });
     await fetch(`${ph.url}/parties/main/throws?in=10`);
     await waitFor(() => fired.includes("throws:2"), 5000, "retry");
-    assert.ok(log.errors.some((e) => e.code === "PH_ERR_HANDLER" && e.message.includes("retrying")));
+    assert.ok(
+      log.errors.some((e) => e.code === "PH_ERR_HANDLER" && e.message.includes("retrying")),
+    );
   });
 
   it("keeps a pending alarm across a restart and fires it after start (sqlite)", async () => {
@@ -103,7 +105,9 @@ describe("storage through the room", () => {
       void this.room.storage.put("a", { n: 1, when: new Date(0), tags: new Set(["x"]) });
       void this.room.storage.put("b", new Map([["k", 1]]));
       void this.room.storage.delete("a");
-      void this.room.storage.get("b").then((b) => conn.send(JSON.stringify({ b: b instanceof Map ? [...b] : null })));
+      void this.room.storage
+        .get("b")
+        .then((b) => conn.send(JSON.stringify({ b: b instanceof Map ? [...b] : null })));
     }
     async onRequest(req: Party.Request) {
       if (req.method === "POST") {

@@ -24,7 +24,10 @@ describe("hibernation", () => {
         conn.setState({ name: `user-${conn.id}` });
         conn.addEventListener("message", () => listenerHits.push(conn.id));
       }
-      onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection<{ name: string }>) {
+      onMessage(
+        message: string | ArrayBuffer | ArrayBufferView,
+        sender: Party.Connection<{ name: string }>,
+      ) {
         const reds = [...this.room.getConnections("red")].map((c) => c.id).sort();
         sender.send(
           JSON.stringify({
@@ -53,7 +56,14 @@ describe("hibernation", () => {
 
     for (let i = 0; i < 10; i++) a.send(`m${i}`);
     for (let i = 0; i < 10; i++) {
-      const r = await a.nextJson<{ msg: string; state: { name: string }; uri: string; reds: string[]; constructed: number; started: number }>();
+      const r = await a.nextJson<{
+        msg: string;
+        state: { name: string };
+        uri: string;
+        reds: string[];
+        constructed: number;
+        started: number;
+      }>();
       assert.equal(r.msg, `m${i}`, "messages arrive in order across the wake-up");
       assert.deepEqual(r.state, { name: "user-a" });
       assert.equal(r.uri, "/parties/main/h");
@@ -105,7 +115,10 @@ describe("hibernation", () => {
     c.send("100");
     assert.equal(await c.nextText(), "stored");
     c.send("5000");
-    assert.match(await c.nextText(), /^PH_ERR_STATE_TOO_LARGE: conn.setState: the state is \d+ bytes serialized, over the limit of 2048 bytes/);
+    assert.match(
+      await c.nextText(),
+      /^PH_ERR_STATE_TOO_LARGE: conn.setState: the state is \d+ bytes serialized, over the limit of 2048 bytes/,
+    );
     c.close();
   });
 });
@@ -167,13 +180,21 @@ describe("backpressure", () => {
       }
     }
     const log = recordingLogger();
-    const ph = await serve({ parties: { main: Flood }, log, limits: { maxBufferedBytes: 1024 * 1024 } });
+    const ph = await serve({
+      parties: { main: Flood },
+      log,
+      limits: { maxBufferedBytes: 1024 * 1024 },
+    });
     const slow = await connect(ph, "/parties/main/b");
     const other = await connect(ph, "/parties/main/b");
     const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
     slow.send("flood");
-    await waitFor(() => log.errors.some((e) => e.code === "PH_ERR_SLOW_CONSUMER"), 20000, "slow consumer detected");
+    await waitFor(
+      () => log.errors.some((e) => e.code === "PH_ERR_SLOW_CONSUMER"),
+      20000,
+      "slow consumer detected",
+    );
     socket.resume();
     const closed = await slow.closed;
     assert.equal(closed.code, 1008);

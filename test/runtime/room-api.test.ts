@@ -1,7 +1,15 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type * as Party from "../../src/server.js";
-import { closeAll, connect, partySocket, recordingLogger, serve, sleep, waitFor } from "../helpers.js";
+import {
+  closeAll,
+  connect,
+  partySocket,
+  recordingLogger,
+  serve,
+  sleep,
+  waitFor,
+} from "../helpers.js";
 
 after(closeAll);
 
@@ -118,7 +126,10 @@ describe("Party.Room and Party.Connection", () => {
     onConnect(conn: Party.Connection<{ n: number }>) {
       conn.setState({ n: 0 });
     }
-    onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection<{ n: number }>) {
+    onMessage(
+      message: string | ArrayBuffer | ArrayBufferView,
+      sender: Party.Connection<{ n: number }>,
+    ) {
       const msg = JSON.parse(message as string) as { op: string; arg?: string };
       const state = sender.setState((prev) => ({ n: (prev?.n ?? 0) + 1 }));
       switch (msg.op) {
@@ -138,7 +149,14 @@ describe("Party.Room and Party.Connection", () => {
           sender.send(`state:${state?.n}`);
           break;
         case "info":
-          sender.send(JSON.stringify({ id: this.room.id, name: this.room.name, internal: this.room.internalID, env: this.room.env }));
+          sender.send(
+            JSON.stringify({
+              id: this.room.id,
+              name: this.room.name,
+              internal: this.room.internalID,
+              env: this.room.env,
+            }),
+          );
           break;
       }
     }
@@ -167,7 +185,12 @@ describe("Party.Room and Party.Connection", () => {
     a.send(JSON.stringify({ op: "state" }));
     assert.equal(await a.nextText(), "state:4");
     a.send(JSON.stringify({ op: "info" }));
-    const info = JSON.parse(await a.nextText()) as { id: string; name: string; internal: string; env: Record<string, string> };
+    const info = JSON.parse(await a.nextText()) as {
+      id: string;
+      name: string;
+      internal: string;
+      env: Record<string, string>;
+    };
     assert.equal(info.id, "r");
     assert.equal(info.name, "main");
     assert.match(info.internal, /^[0-9a-f]{64}$/);
@@ -187,7 +210,11 @@ describe("Party.Room and Party.Connection", () => {
     // The reload closed the socket with 1012; partysocket comes back with the same id.
     await waitFor(() => ph.host.peekRoom("main", "lobby")?.getConnection("ps1"), 5000, "reconnect");
     ps.send(JSON.stringify({ op: "state" }));
-    await waitFor(() => got.filter((m) => m === "state:1").length === 2, 5000, "fresh state after reload");
+    await waitFor(
+      () => got.filter((m) => m === "state:1").length === 2,
+      5000,
+      "fresh state after reload",
+    );
     ps.close();
   });
 
@@ -222,7 +249,10 @@ describe("Party.Room and Party.Connection", () => {
     const ph = await serve({ parties: { main: legacy } });
     const c = await connect(ph, "/parties/main/old");
     assert.equal(await c.nextText(), "hello from old");
-    assert.equal(await (await fetch(`${ph.url}/parties/main/old`, { method: "POST" })).text(), "POST old");
+    assert.equal(
+      await (await fetch(`${ph.url}/parties/main/old`, { method: "POST" })).text(),
+      "POST old",
+    );
     c.close();
   });
 

@@ -22,7 +22,9 @@ class Echo implements Party.Server {
     sender.send(message as string);
   }
   onRequest(req: Party.Request) {
-    return new Response(`${this.room.name}/${this.room.id} ${req.method} ${new URL(req.url).pathname}`);
+    return new Response(
+      `${this.room.name}/${this.room.id} ${req.method} ${new URL(req.url).pathname}`,
+    );
   }
 }
 
@@ -80,7 +82,9 @@ describe("routing and wire", () => {
     assert.equal(res.status, 404);
     assert.equal(await res.text(), "Party nope not found");
     const ws = new Client(wsUrl(ph, "/parties/nope/r"));
-    const err = await new Promise<Error>((resolve) => ws.ws.on("unexpected-response", (_req, r) => resolve(new Error(String(r.statusCode)))));
+    const err = await new Promise<Error>((resolve) =>
+      ws.ws.on("unexpected-response", (_req, r) => resolve(new Error(String(r.statusCode)))),
+    );
     assert.equal(err.message, "404");
     const empty = await fetch(`${ph.url}/parties/main/`);
     assert.equal(empty.status, 404);
@@ -196,7 +200,9 @@ describe("onBeforeConnect / onBeforeRequest", () => {
   it("lets onBeforeRequest refuse, fail (401) or rewrite the request", async () => {
     const ph = await serve({ parties: { main: Guarded } });
     assert.equal((await fetch(`${ph.url}/parties/main/r?a=1`)).status, 403);
-    const failed = await fetch(`${ph.url}/parties/main/r?a=1`, { headers: { authorization: "throw" } });
+    const failed = await fetch(`${ph.url}/parties/main/r?a=1`, {
+      headers: { authorization: "throw" },
+    });
     assert.equal(failed.status, 401);
     assert.equal(await failed.text(), "denied");
     const ok = await fetch(`${ph.url}/parties/main/r?a=1`, { headers: { authorization: "yes" } });

@@ -6,9 +6,20 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import * as Y from "yjs";
 import { onConnect } from "y-partykit";
-import YPartyKitProvider from "y-partykit/provider";
+// The package's types are CommonJS-shaped while Node loads its ESM build: a namespace import
+// gives the class at `.default` under both views.
+import * as providerModule from "y-partykit/provider";
 import type * as Party from "../../src/server.js";
 import { closeAll, serve, waitFor } from "../helpers.js";
+
+type YPartyKitProvider = InstanceType<typeof providerModule.WebsocketProvider>;
+type ProviderCtor = new (
+  host: string,
+  room: string,
+  doc: Y.Doc,
+  options?: { WebSocketPolyfill?: unknown },
+) => YPartyKitProvider;
+const YPartyKitProvider = (providerModule as unknown as { default: ProviderCtor }).default;
 
 // y-partykit's provider reads the global WebSocket (Node 20 has none).
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -32,7 +43,9 @@ class YDoc implements Party.Server {
 }
 
 function provider(url: string, room: string, doc: Y.Doc): YPartyKitProvider {
-  const p = new YPartyKitProvider(new URL(url).host, room, doc, { WebSocketPolyfill: WebSocket as never });
+  const p = new YPartyKitProvider(new URL(url).host, room, doc, {
+    WebSocketPolyfill: WebSocket as never,
+  });
   providers.push(p);
   return p;
 }
@@ -54,7 +67,11 @@ describe("a library written for PartyKit: y-partykit", () => {
     pa.destroy();
     pb.destroy();
     // The snapshot is written when the last connection leaves.
-    await waitFor(async () => (await ph.host.getRoom("main", "doc-1").storage.list()).size > 0, 10000, "snapshot stored");
+    await waitFor(
+      async () => (await ph.host.getRoom("main", "doc-1").storage.list()).size > 0,
+      10000,
+      "snapshot stored",
+    );
     await ph.close();
 
     const again = await serve({ parties: { main: YDoc }, storage });

@@ -1,7 +1,8 @@
 /** The messages between the game page and the room. */
 export type Player = { id: string; name: string; color: string; x: number; y: number };
 
-export type ClientMessage = { type: "move"; dx: number; dy: number } | { type: "rename"; name: string };
+export type ClientMessage =
+  { type: "move"; dx: number; dy: number } | { type: "rename"; name: string };
 
 export type ServerMessage =
   | { type: "welcome"; you: string; players: Player[] }

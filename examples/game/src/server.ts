@@ -12,11 +12,15 @@ export default class GameRoom implements Party.Server {
   constructor(readonly room: Party.Room) {}
 
   private players(): Player[] {
-    return [...this.room.getConnections<Player>()].flatMap((c) => (c.state ? [{ ...c.state }] : []));
+    return [...this.room.getConnections<Player>()].flatMap((c) =>
+      c.state ? [{ ...c.state }] : [],
+    );
   }
 
   onConnect(conn: Party.Connection<Player>, ctx: Party.ConnectionContext) {
-    const name = new URL(ctx.request.url).searchParams.get("name")?.slice(0, 24) || `player-${conn.id.slice(0, 4)}`;
+    const name =
+      new URL(ctx.request.url).searchParams.get("name")?.slice(0, 24) ||
+      `player-${conn.id.slice(0, 4)}`;
     const player: Player = {
       id: conn.id,
       name,
@@ -41,7 +45,11 @@ export default class GameRoom implements Party.Server {
       const clamp = (v: number, max: number) => Math.max(0, Math.min(max - 1, v));
       const dx = Math.sign(Number(msg.dx) || 0);
       const dy = Math.sign(Number(msg.dy) || 0);
-      const next = sender.setState((p) => ({ ...p!, x: clamp(p!.x + dx, WORLD.width), y: clamp(p!.y + dy, WORLD.height) }));
+      const next = sender.setState((p) => ({
+        ...p!,
+        x: clamp(p!.x + dx, WORLD.width),
+        y: clamp(p!.y + dy, WORLD.height),
+      }));
       this.broadcast({ type: "moved", id: sender.id, x: next!.x, y: next!.y });
     } else if (msg.type === "rename" && typeof msg.name === "string") {
       const name = msg.name.slice(0, 24);

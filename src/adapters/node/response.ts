@@ -3,7 +3,11 @@ import type { Duplex } from "node:stream";
 import { STATUS_CODES } from "node:http";
 
 /** Writes a Web `Response` to a Node response, streaming the body with backpressure. */
-export async function writeWebResponse(res: ServerResponse, response: Response, head = false): Promise<void> {
+export async function writeWebResponse(
+  res: ServerResponse,
+  response: Response,
+  head = false,
+): Promise<void> {
   res.statusCode = response.status;
   if (response.statusText) res.statusMessage = response.statusText;
   for (const [name, value] of response.headers) {
@@ -45,9 +49,12 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
 /** Answers an upgrade request with a plain HTTP response, then closes the socket. */
 export async function writeUpgradeRefusal(socket: Duplex, response: Response): Promise<void> {
   const body = new Uint8Array(await response.arrayBuffer());
-  const lines = [`HTTP/1.1 ${response.status} ${response.statusText || STATUS_CODES[response.status] || ""}`];
+  const lines = [
+    `HTTP/1.1 ${response.status} ${response.statusText || STATUS_CODES[response.status] || ""}`,
+  ];
   for (const [name, value] of response.headers) {
-    if (name === "content-length" || name === "connection" || name === "transfer-encoding") continue;
+    if (name === "content-length" || name === "connection" || name === "transfer-encoding")
+      continue;
     lines.push(`${name}: ${value}`);
   }
   lines.push(`content-length: ${body.byteLength}`, "connection: close", "", "");

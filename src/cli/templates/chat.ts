@@ -1,37 +1,40 @@
 /** The files `partyhouse init` writes: a chat party with history in storage, and its page. */
 export function templateFiles(name: string): Record<string, string> {
   return {
-    "package.json": JSON.stringify(
-      {
-        name,
-        private: true,
-        type: "module",
-        scripts: { dev: "partyhouse dev", start: "partyhouse start" },
-        dependencies: { partyhouse: "*", partysocket: "*" },
-      },
-      null,
-      2,
-    ) + "\n",
-    "partykit.json": JSON.stringify(
-      { name, main: "src/server.ts", serve: { path: "public", build: "src/client.ts" } },
-      null,
-      2,
-    ) + "\n",
-    ".gitignore": "node_modules\n.partykit\npublic/dist\n",
-    "tsconfig.json": JSON.stringify(
-      {
-        compilerOptions: {
-          target: "ES2022",
-          module: "ESNext",
-          moduleResolution: "Bundler",
-          strict: true,
-          lib: ["ES2022", "DOM"],
-          skipLibCheck: true,
+    "package.json":
+      JSON.stringify(
+        {
+          name,
+          private: true,
+          type: "module",
+          scripts: { dev: "partyhouse dev", start: "partyhouse start" },
+          dependencies: { partyhouse: "*", partysocket: "*" },
         },
-      },
-      null,
-      2,
-    ) + "\n",
+        null,
+        2,
+      ) + "\n",
+    "partykit.json":
+      JSON.stringify(
+        { name, main: "src/server.ts", serve: { path: "public", build: "src/client.ts" } },
+        null,
+        2,
+      ) + "\n",
+    ".gitignore": "node_modules\n.partykit\npublic/dist\n",
+    "tsconfig.json":
+      JSON.stringify(
+        {
+          compilerOptions: {
+            target: "ES2022",
+            module: "ESNext",
+            moduleResolution: "Bundler",
+            strict: true,
+            lib: ["ES2022", "DOM"],
+            skipLibCheck: true,
+          },
+        },
+        null,
+        2,
+      ) + "\n",
     "src/server.ts": SERVER,
     "src/client.ts": CLIENT,
     "public/index.html": INDEX,
