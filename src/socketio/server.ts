@@ -28,15 +28,20 @@ export type SocketIOSetup<
   D = unknown,
 > = (io: IOServer<L, E, S, D>, room: Room) => void | Promise<void>;
 
-/** The instance side of a Socket.IO party: a Party.Server that owns one Socket.IO server. */
+/**
+ * The instance side of a Socket.IO party: a Party.Server that owns one Socket.IO server. Only
+ * what it defines is declared, so a subclass adds `onAlarm` and friends without `override`.
+ */
 export interface SocketIOParty<
   L extends EventsMap = DefaultEvents,
   E extends EventsMap = L,
   S extends EventsMap = DefaultEvents,
   D = unknown,
-> extends Server {
+> {
   readonly room: Room;
   readonly io: IOServer<L, E, S, D>;
+  /** Runs `setup(io, room)`; a subclass that overrides it must call `super.onStart()`. */
+  onStart(): Promise<void>;
 }
 
 /** The class `createServer` returns; use it as a party's default export, or extend it. */
@@ -101,7 +106,7 @@ export function createServer(
   const info = Object.freeze(socketIOPaths(frozen.path, frozen.addTrailingSlash));
   const run: SocketIOSetup = setup;
 
-  return class SocketIORoom implements SocketIOParty {
+  return class SocketIORoom implements SocketIOParty, Server {
     static readonly [SOCKETIO_PARTY] = info;
     static readonly [RAW_HANDLER] = true as const;
 

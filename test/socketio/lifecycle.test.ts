@@ -145,3 +145,27 @@ describe("shutdown and reload with clients connected", () => {
     assert.equal(await s.emitWithAck("version"), 2);
   });
 });
+
+describe("extending the class", () => {
+  it("a subclass adds onAlarm and uses this.io and this.room", async () => {
+    class Ticking extends createServer((io, room) => {
+      io.on("connection", (socket) => {
+        socket.on("arm", async (ack: () => void) => {
+          await room.storage.setAlarm(Date.now() + 10);
+          ack();
+        });
+      });
+    }) {
+      onAlarm() {
+        this.io.emit("tick", this.room.id);
+      }
+    }
+    const ph = await serve({ parties: { main: Ticking } });
+    const s = await connected(
+      client(ph, { transports: ["websocket"], query: { partyId: "alarm" } }),
+    );
+    const tick = next(s, "tick");
+    await s.emitWithAck("arm");
+    assert.deepEqual(await tick, ["alarm"]);
+  });
+});

@@ -146,3 +146,19 @@ describe("served like a standalone server", () => {
     assert.equal(other.status, 404);
   });
 });
+
+describe("a custom path", () => {
+  it("applies to the default route and to the explicit form", async () => {
+    const Custom = createServer({ path: "/rt" }, (io, room) => {
+      io.on("connection", (socket) => socket.emit("hello", room.id));
+    });
+    const ph2 = await serve({ parties: { main: Custom } });
+    const viaQuery = client(ph2, { path: "/rt", query: { partyId: "p" } });
+    const viaPath = client(ph2, { path: "/parties/main/q/rt", transports: ["websocket"] });
+    const [a, b] = await Promise.all([next(viaQuery, "hello"), next(viaPath, "hello")]);
+    assert.deepEqual([a, b], [["p"], ["q"]]);
+    // The default /socket.io/ path is not Socket.IO's any more.
+    const res = await fetch(`${ph2.url}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(res.status, 404);
+  });
+});
