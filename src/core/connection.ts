@@ -12,6 +12,8 @@ export interface StatePolicy {
   measure(value: unknown): number;
 }
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
 /** A queued socket event, delivered once the connection's onConnect has finished. */
 export type ConnectionEvent =
   | { type: "message"; data: string | ArrayBuffer }
@@ -25,7 +27,7 @@ export type ConnectionEvent =
 export class PartyConnection<TState = unknown> extends SocketBase implements Connection<TState> {
   readonly id: string;
   readonly uri: string;
-  tags: readonly string[] = [];
+  tags: readonly string[] = NO_TAGS;
   /** Set once onConnect returned; only accepted connections reach onMessage/onClose/onError. */
   accepted = false;
   private stateValue: unknown = null;
@@ -37,7 +39,8 @@ export class PartyConnection<TState = unknown> extends SocketBase implements Con
     hooks: SocketHooks,
     id: string,
     uri: string,
-    readonly statePolicy: StatePolicy,
+    /** Shared by every connection of a room (two policies per host), not one object each. */
+    public statePolicy: StatePolicy,
   ) {
     super(raw, hooks);
     this.id = id;

@@ -77,6 +77,16 @@ export class RoomHost {
       assets: options.assets ?? noAssets,
       openStorage: (party, room) => this.openStorage(party, room),
       measure: options.measure,
+      plainState: Object.freeze({
+        clone: false,
+        maxBytes: options.limits.maxStateBytes,
+        measure: options.measure,
+      }),
+      hibernatingState: Object.freeze({
+        clone: true,
+        maxBytes: options.limits.maxStateBytes,
+        measure: options.measure,
+      }),
     };
   }
 

@@ -31,7 +31,10 @@ export class RoomRuntime {
   private queue: Array<() => void> = [];
   /** Requests, connects and alarms under way; a room with any is never evicted. */
   inflight = 0;
-  lastActive = Date.now();
+  /** Bumped on every event; the sweeper turns changes into `idleSince` (no clock read per message). */
+  activity = 0;
+  private seenActivity = 0;
+  private idleSince = Date.now();
   /** Known once the instance was first built (class form reads `options.hibernate`). */
   hibernates: boolean | undefined;
   private readonly socketHooks: SocketHooks;
@@ -150,7 +153,7 @@ export class RoomRuntime {
       return await instance.onRequest(req);
     } finally {
       this.inflight--;
-      this.lastActive = Date.now();
+      this.touch();
     }
   }
 
@@ -166,7 +169,7 @@ export class RoomRuntime {
       instance.raw[RAW_HANDLER](kind, raw);
     } finally {
       this.inflight--;
-      this.lastActive = Date.now();
+      this.touch();
     }
   }
 
@@ -179,22 +182,18 @@ export class RoomRuntime {
    */
   connect(raw: RawSocket, connId: string, request: Request): SocketSink {
     this.inflight++;
-    const conn = new PartyConnection(raw, this.socketHooks, connId, request.url, {
-      clone: false,
-      maxBytes: this.shared.limits.maxStateBytes,
-      measure: this.shared.measure,
-    });
-    const sink: SocketSink = {
-      message: (data) => this.onSocketEvent(conn, { type: "message", data }),
-      close: (code, reason, wasClean) =>
-        this.onSocketEvent(conn, { type: "close", code, reason, wasClean }),
-      error: (error) => this.onSocketEvent(conn, { type: "error", error }),
-    };
+    const conn = new PartyConnection(
+      raw,
+      this.socketHooks,
+      connId,
+      request.url,
+      this.shared.plainState,
+    );
     void this.accept(conn, request).finally(() => {
       this.inflight--;
-      this.lastActive = Date.now();
+      this.touch();
     });
-    return sink;
+    return new ConnectionSink(this, conn);
   }
 
   private async accept(conn: PartyConnection, request: Request): Promise<void> {
@@ -206,7 +205,7 @@ export class RoomRuntime {
         throw new PartyhouseError("PH_ERR_NO_ON_CONNECT", "No onConnect or onMessage handler");
       }
       // Hibernating rooms keep state as Cloudflare attachments: cloned and size-limited.
-      conn.statePolicy.clone = instance.hibernate;
+      if (instance.hibernate) conn.statePolicy = this.shared.hibernatingState;
       if (this.connections.size >= this.shared.limits.maxConnectionsPerRoom) {
         this.shared.log.error("PH_ERR_TOO_MANY_CONNECTIONS", `room "${this.id}" is full`, {
           party: this.def.name,
@@ -250,8 +249,25 @@ export class RoomRuntime {
     for (const event of pending) this.dispatch(conn, event);
   }
 
-  private onSocketEvent(conn: PartyConnection, event: ConnectionEvent): void {
-    this.lastActive = Date.now();
+  /** @internal a message from the wire: the hot path, so no closure or event object unless needed. */
+  onSocketMessage(conn: PartyConnection, data: string | ArrayBuffer): void {
+    this.activity++;
+    if (conn.pending !== null) {
+      conn.pending.push({ type: "message", data });
+      return;
+    }
+    if (!conn.accepted) return;
+    const instance = this.instance;
+    if (this.gate === 0 && this.queue.length === 0 && instance !== undefined) {
+      this.deliverMessage(instance, conn, data);
+      return;
+    }
+    this.run(() => this.deliverMessage(this.instance!, conn, data));
+  }
+
+  /** @internal close and error from the wire. */
+  onSocketEvent(conn: PartyConnection, event: ConnectionEvent): void {
+    this.activity++;
     if (event.type === "close" || event.type === "error") {
       // The manager forgets a closed socket at once, so getConnections() inside onClose skips it.
       if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
@@ -263,16 +279,28 @@ export class RoomRuntime {
     this.dispatch(conn, event);
   }
 
+  private deliverMessage(
+    instance: PartyInstance,
+    conn: PartyConnection,
+    data: string | ArrayBuffer,
+  ): void {
+    try {
+      const r = instance.onMessage(data, conn);
+      if (r instanceof Promise) r.catch((e: unknown) => this.logHandlerError("onMessage", e));
+    } catch (e) {
+      this.logHandlerError("onMessage", e);
+    }
+    if (conn.hasListeners("message")) conn.emit("message", { type: "message", data, target: conn });
+  }
+
   private dispatch(conn: PartyConnection, event: ConnectionEvent): void {
     // A socket whose connect failed was closed with 1011 and never reaches the handlers.
     if (!conn.accepted) return;
     this.run(() => {
       const instance = this.instance!;
-      this.lastActive = Date.now();
       switch (event.type) {
         case "message":
-          this.invoke("onMessage", () => instance.onMessage(event.data, conn));
-          conn.emit("message", { type: "message", data: event.data, target: conn });
+          this.deliverMessage(instance, conn, event.data);
           break;
         case "close":
           this.invoke("onClose", () => instance.onClose(conn));
@@ -372,11 +400,24 @@ export class RoomRuntime {
       await instance.onAlarm();
     } finally {
       this.inflight--;
-      this.lastActive = Date.now();
+      this.touch();
     }
   }
 
   // ---- Idle and hibernation -----------------------------------------------
+
+  touch(): void {
+    this.activity++;
+  }
+
+  /** Called by the sweeper: an event since the last sweep restarts the idle clock. */
+  private quietFor(now: number): number {
+    if (this.activity !== this.seenActivity) {
+      this.seenActivity = this.activity;
+      this.idleSince = now;
+    }
+    return now - this.idleSince;
+  }
 
   /** True when nothing holds the room: it may be dropped entirely. */
   isIdle(now: number, idleMs: number): boolean {
@@ -386,7 +427,7 @@ export class RoomRuntime {
       this.starting === undefined &&
       this.gate === 0 &&
       this.queue.length === 0 &&
-      now - this.lastActive >= idleMs &&
+      this.quietFor(now) >= idleMs &&
       this.instance?.isBusy() !== true
     );
   }
@@ -396,7 +437,7 @@ export class RoomRuntime {
     if (this.instance === undefined || this.hibernates !== true) return false;
     if (this.inflight > 0 || this.gate > 0 || this.queue.length > 0) return false;
     if (this.instance.isBusy()) return false;
-    if (now - this.lastActive < afterMs) return false;
+    if (this.quietFor(now) < afterMs) return false;
     this.instance = undefined;
     // As on PartyKit, listeners attached by hand in onConnect do not survive hibernation.
     for (const conn of this.connections.values()) conn.clearListeners();
@@ -453,4 +494,21 @@ function truncateReason(reason: string): string {
   let out = reason;
   while (new TextEncoder().encode(out).length > 120) out = out.slice(0, -1);
   return out + "...";
+}
+
+/** Feeds wire events into the room: one small object per connection instead of three closures. */
+class ConnectionSink implements SocketSink {
+  constructor(
+    private readonly rt: RoomRuntime,
+    private readonly conn: PartyConnection,
+  ) {}
+  message(data: string | ArrayBuffer): void {
+    this.rt.onSocketMessage(this.conn, data);
+  }
+  close(code: number, reason: string, wasClean: boolean): void {
+    this.rt.onSocketEvent(this.conn, { type: "close", code, reason, wasClean });
+  }
+  error(error: Error): void {
+    this.rt.onSocketEvent(this.conn, { type: "error", error });
+  }
 }

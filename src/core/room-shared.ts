@@ -1,3 +1,4 @@
+import type { StatePolicy } from "./connection.js";
 import type { Limits } from "./limits.js";
 import type { Logger } from "./log.js";
 import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
@@ -13,4 +14,8 @@ export interface RoomShared {
   openStorage(party: string, room: string): DurableStorage & RoomStorageControl;
   /** Serialized size of a value (v8 structured clone in Node); throws if it cannot be cloned. */
   measure(value: unknown): number;
+  /** State handling of connections in ordinary rooms: kept as given, as PartyKit does. */
+  readonly plainState: StatePolicy;
+  /** In hibernating rooms: cloned and size-limited like Cloudflare attachments. */
+  readonly hibernatingState: StatePolicy;
 }

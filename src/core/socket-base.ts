@@ -37,12 +37,14 @@ export interface SocketHooks {
  * readyState and listeners. Connection and the onSocket FetchSocket build on it.
  */
 export class SocketBase {
-  readonly CONNECTING = ReadyState.CONNECTING;
-  readonly OPEN = ReadyState.OPEN;
-  readonly CLOSING = ReadyState.CLOSING;
-  readonly CLOSED = ReadyState.CLOSED;
+  // Constants live on the prototype (see below), not on each of 100k connections.
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
   binaryType: "arraybuffer" | "blob" | "nodebuffer" = "arraybuffer";
-  protected readonly listeners = new Listeners();
+  /** Created on the first addEventListener: most connections never get one. */
+  protected listeners: Listeners | undefined;
 
   constructor(
     protected readonly raw: RawSocket,
@@ -64,6 +66,11 @@ export class SocketBase {
 
   send(data: WSMessage): void {
     if (this.raw.readyState !== ReadyState.OPEN) return;
+    if (typeof data === "string") {
+      this.raw.send(data, false);
+      this.hooks.afterSend(this);
+      return;
+    }
     const wire = toWire(data);
     this.raw.send(wire.data, wire.binary);
     this.hooks.afterSend(this);
@@ -94,23 +101,35 @@ export class SocketBase {
     listener: (event: EventMapLike[K]) => void,
     options?: { once?: boolean },
   ): void {
-    this.listeners.add(type, listener, options?.once === true);
+    (this.listeners ??= new Listeners()).add(type, listener, options?.once === true);
   }
 
   removeEventListener<K extends keyof EventMapLike>(
     type: K,
     listener: (event: EventMapLike[K]) => void,
   ): void {
-    this.listeners.remove(type, listener);
+    this.listeners?.remove(type, listener);
   }
 
   /** @internal */
   emit<K extends keyof EventMapLike>(type: K, event: EventMapLike[K]): void {
-    this.listeners.emit(type, event, this.hooks.onListenerError);
+    this.listeners?.emit(type, event, this.hooks.onListenerError);
   }
 
   /** @internal hibernation drops hand-attached listeners along with the instance. */
   clearListeners(): void {
-    this.listeners.clear();
+    this.listeners = undefined;
+  }
+
+  /** @internal lets the hot path skip building an event object nobody listens to. */
+  hasListeners(type: keyof EventMapLike): boolean {
+    return this.listeners !== undefined && this.listeners.has(type);
   }
 }
+
+Object.defineProperties(SocketBase.prototype, {
+  CONNECTING: { value: ReadyState.CONNECTING },
+  OPEN: { value: ReadyState.OPEN },
+  CLOSING: { value: ReadyState.CLOSING },
+  CLOSED: { value: ReadyState.CLOSED },
+});

@@ -22,8 +22,12 @@ describe("partyhouse init + dev", () => {
     const page = await fetch(dev.url + "/");
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<ul id="messages">/);
-    await dev.waitForOutput(/client code/i);
-    assert.equal((await fetch(dev.url + "/dist/client.js")).status, 200);
+    // The page's script is bundled by serve.build; wait until it is served.
+    await waitFor(
+      async () => (await fetch(dev.url + "/dist/client.js")).status === 200,
+      20000,
+      "client bundle",
+    );
 
     const ps = new PartySocket({
       host: new URL(dev.url).host,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import type { Browser } from "playwright-core";
 import { killAll, repoRoot, startCli } from "../cli/cli-helpers.js";
+import { waitFor } from "../helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -25,7 +26,11 @@ describe("examples/chat in a real browser", () => {
     });
     symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
     const dev = await startCli(["dev", "-p", "0"], dir);
-    await dev.waitForOutput(/client code/i);
+    await waitFor(
+      async () => (await fetch(dev.url + "/dist/client.js")).status === 200,
+      20000,
+      "client bundle",
+    );
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
