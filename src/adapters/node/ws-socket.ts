@@ -11,9 +11,21 @@ interface CorkableSocket {
   uncork(): void;
 }
 
-function uncork(raw: WsRawSocket): void {
-  raw.corked = false;
-  raw.socket?.uncork();
+/** Sockets corked in this tick, uncorked together at its end (or sooner, past a bound). */
+const corked: WsRawSocket[] = [];
+/**
+ * A broadcast to many thousands of sockets in one tick would otherwise hold every frame until the
+ * loop ends; flushing every so many sockets lets the first ones leave while the loop goes on.
+ */
+const MAX_CORKED = 4096;
+
+function uncorkAll(): void {
+  for (let i = 0; i < corked.length; i++) {
+    const raw = corked[i]!;
+    raw.corked = false;
+    raw.socket?.uncork();
+  }
+  corked.length = 0;
 }
 
 /**
@@ -38,7 +50,8 @@ class WsRawSocket implements RawSocket {
     if (!this.corked && this.socket !== undefined) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(uncork, this);
+      if (corked.push(this) === 1) process.nextTick(uncorkAll);
+      else if (corked.length >= MAX_CORKED) uncorkAll();
     }
     if (typeof data === "string") this.ws.send(data);
     else this.ws.send(data, binary ? BINARY : TEXT);
