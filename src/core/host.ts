@@ -75,6 +75,13 @@ export class RoomHost {
       env: options.env,
       parties,
       assets: options.assets ?? noAssets,
+      context: {
+        parties,
+        assets: options.assets ?? noAssets,
+        ai: {},
+        vectorize: {},
+        bindings: { r2: {}, kv: {} },
+      },
       openStorage: (party, room) => this.openStorage(party, room),
       measure: options.measure,
       plainState: Object.freeze({
@@ -170,6 +177,7 @@ export class RoomHost {
     for (const [key, rt] of this.rooms) {
       if (rt.isIdle(now, idleTimeoutMs) && !this.alarms.isDue(rt.def.name, rt.id, now)) {
         this.rooms.delete(key);
+        rt.dispose();
         continue;
       }
       rt.maybeHibernate(now, hibernateAfterMs);
@@ -202,7 +210,7 @@ export class RoomHost {
     while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     // Let handlers that just ran issue their writes before the final flush.
     await new Promise((r) => setTimeout(r, 20));
-    await Promise.allSettled(rooms.map((rt) => rt.storage.flush()));
+    await Promise.allSettled(rooms.map((rt) => rt.flushStorage()));
     this.rooms.clear();
     await this.options.storage.close();
   }

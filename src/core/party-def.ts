@@ -125,6 +125,97 @@ function pickStatics(source: Record<string, unknown>): PartyStatics {
   return statics;
 }
 
+type ServerWithSymbols = Server &
+  Partial<RawHandlerInstance> & { [BUSY]?: () => boolean; [DISPOSE]?: () => unknown };
+
+const invalidOnRequest = () => new Response("Invalid onRequest handler", { status: 500 });
+
+/** Drives a `Party.Server` instance. A class: one per live room, methods on the prototype. */
+class ClassInstance implements PartyInstance {
+  readonly hibernate: boolean;
+  readonly hasSocketHandler: boolean;
+  readonly raw: RawHandlerInstance | undefined;
+  constructor(private readonly s: ServerWithSymbols) {
+    this.hibernate = s.options?.hibernate === true;
+    this.hasSocketHandler = typeof s.onConnect === "function" || typeof s.onMessage === "function";
+    this.raw = typeof s[RAW_HANDLER] === "function" ? (s as RawHandlerInstance) : undefined;
+  }
+  isBusy(): boolean {
+    return typeof this.s[BUSY] === "function" && this.s[BUSY]() === true;
+  }
+  dispose(): unknown {
+    return typeof this.s[DISPOSE] === "function" ? this.s[DISPOSE]() : undefined;
+  }
+  onStart(): unknown {
+    return this.s.onStart?.();
+  }
+  getConnectionTags(c: Connection, ctx: ConnectionContext): string[] | Promise<string[]> {
+    return this.s.getConnectionTags?.(c, ctx) ?? [];
+  }
+  onConnect(c: Connection, ctx: ConnectionContext): unknown {
+    return this.s.onConnect?.(c, ctx);
+  }
+  onMessage(m: WSMessage, c: Connection): unknown {
+    return this.s.onMessage?.(m, c);
+  }
+  onClose(c: Connection): unknown {
+    return this.s.onClose?.(c);
+  }
+  onError(c: Connection, e: Error): unknown {
+    return this.s.onError?.(c, e);
+  }
+  onRequest(req: Request): Response | Promise<Response> {
+    return this.s.onRequest ? this.s.onRequest(req) : invalidOnRequest();
+  }
+  onAlarm(): unknown {
+    return this.s.onAlarm?.();
+  }
+}
+
+/** Drives a legacy module-object party: the room is passed as the last argument. */
+class ModuleInstance implements PartyInstance {
+  readonly raw = undefined;
+  readonly hasSocketHandler: boolean;
+  constructor(
+    private readonly mod: PartyKitServer,
+    private readonly room: Room,
+    readonly hibernate: boolean,
+  ) {
+    this.hasSocketHandler =
+      typeof mod.onConnect === "function" || typeof mod.onMessage === "function";
+  }
+  isBusy(): boolean {
+    return false;
+  }
+  dispose(): unknown {
+    return undefined;
+  }
+  onStart(): unknown {
+    return undefined;
+  }
+  getConnectionTags(): string[] {
+    return [];
+  }
+  onConnect(c: Connection, ctx: ConnectionContext): unknown {
+    return this.mod.onConnect?.(c, this.room, ctx);
+  }
+  onMessage(m: WSMessage, c: Connection): unknown {
+    return this.mod.onMessage?.(m, c, this.room);
+  }
+  onClose(c: Connection): unknown {
+    return this.mod.onClose?.(c, this.room);
+  }
+  onError(c: Connection, e: Error): unknown {
+    return this.mod.onError?.(c, e, this.room);
+  }
+  onRequest(req: Request): Response | Promise<Response> {
+    return this.mod.onRequest ? this.mod.onRequest(req, this.room) : invalidOnRequest();
+  }
+  onAlarm(): unknown {
+    return this.mod.onAlarm?.(this.room);
+  }
+}
+
 function defineClassParty(name: string, Cls: Worker): PartyDef {
   checkFunctions(name, Cls, staticHandlers, "static");
   const proto = Cls.prototype as Record<string, unknown>;
@@ -135,30 +226,7 @@ function defineClassParty(name: string, Cls: Worker): PartyDef {
     statics: pickStatics(Cls as unknown as Record<string, unknown>),
     hasOnRequest: "onRequest" in proto,
     wantsRaw,
-    create(room) {
-      const server: Server = new Cls(room);
-      const s = server as Server &
-        Partial<RawHandlerInstance> & { [BUSY]?: () => boolean; [DISPOSE]?: () => unknown };
-      return {
-        hibernate: server.options?.hibernate === true,
-        hasSocketHandler:
-          typeof server.onConnect === "function" || typeof server.onMessage === "function",
-        raw: typeof s[RAW_HANDLER] === "function" ? (s as RawHandlerInstance) : undefined,
-        isBusy: () => typeof s[BUSY] === "function" && s[BUSY]() === true,
-        dispose: () => (typeof s[DISPOSE] === "function" ? s[DISPOSE]() : undefined),
-        onStart: () => server.onStart?.(),
-        getConnectionTags: (c, ctx) => server.getConnectionTags?.(c, ctx) ?? [],
-        onConnect: (c, ctx) => server.onConnect?.(c, ctx),
-        onMessage: (m, c) => server.onMessage?.(m, c),
-        onClose: (c) => server.onClose?.(c),
-        onError: (c, e) => server.onError?.(c, e),
-        onRequest: (req) =>
-          server.onRequest
-            ? server.onRequest(req)
-            : new Response("Invalid onRequest handler", { status: 500 }),
-        onAlarm: () => server.onAlarm?.(),
-      };
-    },
+    create: (room) => new ClassInstance(new Cls(room) as ServerWithSymbols),
   };
 }
 
@@ -171,26 +239,6 @@ function defineModuleParty(name: string, mod: PartyKitServer): PartyDef {
     statics: pickStatics(mod as unknown as Record<string, unknown>),
     hasOnRequest: "onRequest" in mod,
     wantsRaw: false,
-    create(room) {
-      return {
-        hibernate,
-        hasSocketHandler:
-          typeof mod.onConnect === "function" || typeof mod.onMessage === "function",
-        raw: undefined,
-        isBusy: () => false,
-        dispose: () => undefined,
-        onStart: () => undefined,
-        getConnectionTags: () => [],
-        onConnect: (c, ctx) => mod.onConnect?.(c, room, ctx),
-        onMessage: (m, c) => mod.onMessage?.(m, c, room),
-        onClose: (c) => mod.onClose?.(c, room),
-        onError: (c, e) => mod.onError?.(c, e, room),
-        onRequest: (req) =>
-          mod.onRequest
-            ? mod.onRequest(req, room)
-            : new Response("Invalid onRequest handler", { status: 500 }),
-        onAlarm: () => mod.onAlarm?.(room),
-      };
-    },
+    create: (room) => new ModuleInstance(mod, room, hibernate),
   };
 }

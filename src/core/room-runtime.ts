@@ -4,7 +4,7 @@ import { CloseCode } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
 import { RAW_HANDLER } from "./party-def.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
-import { createRoomFacade } from "./room-facade.js";
+import { RoomFacade } from "./room-facade.js";
 import type { RoomShared } from "./room-shared.js";
 import { preEncode, toWire } from "./socket-base.js";
 import type { SocketBase, SocketHooks } from "./socket-base.js";
@@ -21,10 +21,11 @@ import type { Connection, ConnectionContext, Room, WSMessage } from "./types.js"
  * Ordering: every event goes through `run`, which queues while the room is gated (the instance is
  * starting, or user code is inside blockConcurrencyWhile) and drains in arrival order.
  */
-export class RoomRuntime {
+export class RoomRuntime implements SocketHooks {
   readonly connections = new Map<string, PartyConnection>();
   readonly facade: Room;
-  readonly storage: DurableStorage & RoomStorageControl;
+  /** Opened on first use: many rooms never touch storage. */
+  private storageHandle: (DurableStorage & RoomStorageControl) | undefined;
   private instance: PartyInstance | undefined;
   private starting: Promise<PartyInstance> | undefined;
   private gate = 0;
@@ -37,19 +38,32 @@ export class RoomRuntime {
   private idleSince = Date.now();
   /** Known once the instance was first built (class form reads `options.hibernate`). */
   hibernates: boolean | undefined;
-  private readonly socketHooks: SocketHooks;
 
   constructor(
     readonly def: PartyDef,
     readonly id: string,
     readonly shared: RoomShared,
   ) {
-    this.storage = shared.openStorage(def.name, id);
-    this.facade = createRoomFacade(this);
-    this.socketHooks = {
-      afterSend: (s) => this.checkBackpressure(s),
-      onListenerError: (e) => this.logHandlerError("listener", e),
-    };
+    this.facade = new RoomFacade(this);
+  }
+
+  get storage(): DurableStorage & RoomStorageControl {
+    return (this.storageHandle ??= this.shared.openStorage(this.def.name, this.id));
+  }
+
+  /** Makes every write so far durable (shutdown); nothing to do if storage was never opened. */
+  flushStorage(): Promise<void> {
+    return this.storageHandle?.flush() ?? Promise.resolve();
+  }
+
+  /** SocketHooks: enforce the slow-consumer limit after each send. */
+  afterSend(socket: SocketBase): void {
+    if (socket.bufferedAmount > this.shared.limits.maxBufferedBytes) this.closeSlowConsumer(socket);
+  }
+
+  /** SocketHooks: a throwing hand-attached listener is logged; the others still run. */
+  onListenerError(e: unknown): void {
+    this.logHandlerError("listener", e);
   }
 
   get isStarted(): boolean {
@@ -182,13 +196,7 @@ export class RoomRuntime {
    */
   connect(raw: RawSocket, connId: string, request: Request): SocketSink {
     this.inflight++;
-    const conn = new PartyConnection(
-      raw,
-      this.socketHooks,
-      connId,
-      request.url,
-      this.shared.plainState,
-    );
+    const conn = new PartyConnection(raw, this, connId, request.url, this.shared.plainState);
     void this.accept(conn, request).finally(() => {
       this.inflight--;
       this.touch();
@@ -346,8 +354,7 @@ export class RoomRuntime {
     );
   }
 
-  private checkBackpressure(socket: SocketBase): void {
-    if (socket.bufferedAmount <= this.shared.limits.maxBufferedBytes) return;
+  private closeSlowConsumer(socket: SocketBase): void {
     const id = socket instanceof PartyConnection ? socket.id : "?";
     this.shared.log.error(
       "PH_ERR_SLOW_CONSUMER",
@@ -446,6 +453,13 @@ export class RoomRuntime {
 
   get hasInstance(): boolean {
     return this.instance !== undefined;
+  }
+
+  /** Lets an evicted instance release what it holds itself (Socket.IO's engine). */
+  dispose(): void {
+    const instance = this.instance;
+    this.instance = undefined;
+    if (instance !== undefined) this.invoke("dispose", () => instance.dispose());
   }
 
   /** Closes every socket (shutdown: 1012 so clients reconnect elsewhere). */

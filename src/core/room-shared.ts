@@ -2,7 +2,7 @@ import type { StatePolicy } from "./connection.js";
 import type { Limits } from "./limits.js";
 import type { Logger } from "./log.js";
 import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
-import type { AssetFetcher, Parties } from "./types.js";
+import type { AssetFetcher, Context, Parties } from "./types.js";
 
 /** What every room of a host shares: limits, logger, env, stubs, storage and assets. */
 export interface RoomShared {
@@ -11,6 +11,8 @@ export interface RoomShared {
   readonly env: Record<string, unknown>;
   readonly parties: Parties;
   readonly assets: AssetFetcher;
+  /** `room.context`: the same object for every room of the host. */
+  readonly context: Context;
   openStorage(party: string, room: string): DurableStorage & RoomStorageControl;
   /** Serialized size of a value (v8 structured clone in Node); throws if it cannot be cloned. */
   measure(value: unknown): number;
