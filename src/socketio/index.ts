@@ -1,6 +1,6 @@
 /**
  * `partyhouse/socket.io`: Socket.IO backends per room, in the style of PartyKit's Party.IO.
- * See docs/socket.io.md for the routing rules and what differs from a standalone server.
+ * See the README's Socket.IO section for the routing rules and what differs from a standalone server.
  */
 export { createServer } from "./server.js";
 export type {
