@@ -78,7 +78,7 @@ export class PartyApp {
       const hit = this.route(request);
       if (hit === null) return await this.fetchOther(request);
       const { route, def } = hit;
-      if (def === undefined) return new Response(`Party ${route.party} not found`, { status: 404 });
+      if (def === undefined) return noSuchParty(route.party);
       const bad = this.checkRoomId(route.room);
       if (bad) return bad;
       if (def.wantsRaw && raw !== undefined) {
@@ -133,12 +133,7 @@ export class PartyApp {
       const hit = this.route(request);
       if (hit === null) return await this.upgradeOther(request);
       const { route, def } = hit;
-      if (def === undefined) {
-        return {
-          kind: "response",
-          response: new Response(`Party ${route.party} not found`, { status: 404 }),
-        };
-      }
+      if (def === undefined) return { kind: "response", response: noSuchParty(route.party) };
       const bad = this.checkRoomId(route.room);
       if (bad) return { kind: "response", response: bad };
       if (def.wantsRaw && raw !== undefined) {
@@ -262,6 +257,16 @@ export class PartyApp {
       executionContext(this.options.log),
     );
   }
+}
+
+/**
+ * An unknown party is 404 `Party x not found`; `/parties//room` names none at all, which PartyKit
+ * answers with 500 and the message of the assertion that catches it.
+ */
+function noSuchParty(party: string): Response {
+  return party === ""
+    ? new Response("No party found in request url", { status: 500 })
+    : new Response(`Party ${party} not found`, { status: 404 });
 }
 
 /** PartyKit answers a failed onRequest with the error's `code` as status when it is one. */

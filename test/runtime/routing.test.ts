@@ -91,6 +91,18 @@ describe("routing and wire", () => {
     assert.equal(await empty.text(), "Not found");
   });
 
+  it("answers an empty party name (/parties//room) with PartyKit's 500", async () => {
+    const ph = await serve({ parties: { main: Echo } });
+    const res = await fetch(`${ph.url}/parties//r`);
+    assert.equal(res.status, 500);
+    assert.equal(await res.text(), "No party found in request url");
+    const ws = new Client(wsUrl(ph, "/parties//r"));
+    const status = await new Promise<number>((resolve) =>
+      ws.ws.on("unexpected-response", (_req, r) => resolve(r.statusCode ?? 0)),
+    );
+    assert.equal(status, 500);
+  });
+
   it("answers 500 'No onRequest handler' for a party without onRequest", async () => {
     const ph = await serve({ parties: { main: NoRequest } });
     const res = await fetch(`${ph.url}/parties/main/r`);
