@@ -97,13 +97,16 @@ export class PartyApp {
           this.options.log.error("PH_ERR_BEFORE", `onBeforeRequest: ${errorMessage(e)}`, {
             party: route.party,
           });
-          return new Response(errorMessage(e) || "Unauthorised", { status: 401 });
+          return unauthorised(e);
         }
       }
       if (next instanceof Response) return next;
       if (!def.hasOnRequest) {
         throw new PartyhouseError("PH_ERR_NO_ON_REQUEST", "No onRequest handler");
       }
+      // PartyKit hands whatever onBeforeRequest returned to the room's fetch, so anything but a
+      // Request fails there as an invalid URL.
+      if (!(next instanceof Request)) throw new TypeError(`Invalid URL: ${String(next)}`);
       const room = this.host.getRoom(route.party, route.room);
       try {
         return await room.request(next);
@@ -152,14 +155,12 @@ export class PartyApp {
           this.options.log.error("PH_ERR_BEFORE", `onBeforeConnect: ${errorMessage(e)}`, {
             party: route.party,
           });
-          return {
-            kind: "response",
-            response: new Response(errorMessage(e) || "Unauthorised", { status: 401 }),
-          };
+          return { kind: "response", response: unauthorised(e) };
         }
       }
       if (next instanceof Response) return { kind: "response", response: next };
-      const final = next;
+      // Anything else but a Request (undefined included) connects with the original request.
+      const final = next instanceof Request ? next : request;
       const connId = new URL(final.url).searchParams.get("_pk") || crypto.randomUUID();
       return {
         kind: "accept",
@@ -257,6 +258,16 @@ export class PartyApp {
       executionContext(this.options.log),
     );
   }
+}
+
+/**
+ * A throwing onBefore* hook: 401 with the error's message. As in PartyKit, only a non-Error falls
+ * back to "Unauthorised" when it stringifies to nothing; an Error with no message gives no body.
+ */
+function unauthorised(e: unknown): Response {
+  return new Response(e instanceof Error ? e.message : String(e) || "Unauthorised", {
+    status: 401,
+  });
 }
 
 /**

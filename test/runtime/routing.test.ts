@@ -220,6 +220,49 @@ describe("onBeforeConnect / onBeforeRequest", () => {
     const ok = await fetch(`${ph.url}/parties/main/r?a=1`, { headers: { authorization: "yes" } });
     assert.equal(await ok.text(), "?a=1&rewritten=1");
   });
+
+  it("follows PartyKit on odd hook results: empty errors, and neither Request nor Response", async () => {
+    class Odd implements Party.Server {
+      static onBeforeConnect(req: Party.Request) {
+        const mode = new URL(req.url).searchParams.get("mode");
+        if (mode === "empty") throw new Error("");
+        if (mode === "string") throw "";
+        return undefined as unknown as Request;
+      }
+      static onBeforeRequest(req: Party.Request) {
+        if (new URL(req.url).searchParams.get("mode") === "empty") throw new Error("");
+        return undefined as unknown as Request;
+      }
+      onConnect(conn: Party.Connection) {
+        conn.send("connected");
+      }
+      onRequest() {
+        return new Response("never");
+      }
+    }
+    const ph = await serve({ parties: { main: Odd } });
+    // An Error without a message gives an empty 401; a non-Error that prints as "" gives "Unauthorised".
+    const empty = await fetch(`${ph.url}/parties/main/r?mode=empty`);
+    assert.deepEqual([empty.status, await empty.text()], [401, ""]);
+    const refused = (path: string) =>
+      new Promise<[number, string]>((resolve) => {
+        const c = new Client(wsUrl(ph, path));
+        c.ws.on("unexpected-response", (_req, res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => resolve([res.statusCode ?? 0, body]));
+        });
+      });
+    assert.deepEqual(await refused("/parties/main/r?mode=empty"), [401, ""]);
+    assert.deepEqual(await refused("/parties/main/r?mode=string"), [401, "Unauthorised"]);
+    // onBeforeConnect returning nothing connects with the original request...
+    const c = await connect(ph, "/parties/main/r");
+    assert.equal(await c.nextText(), "connected");
+    c.close();
+    // ...while onBeforeRequest returning nothing fails in the room's fetch, as in PartyKit.
+    const none = await fetch(`${ph.url}/parties/main/r`);
+    assert.deepEqual([none.status, await none.text()], [500, "Invalid URL: undefined"]);
+  });
 });
 
 describe("non-party paths", () => {
