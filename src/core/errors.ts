@@ -20,7 +20,6 @@ export const ErrorCodes = {
   PH_ERR_ON_REQUEST:
     "onRequest threw; answered with 500 (or the error's numeric code) and the message.",
   PH_ERR_NO_ON_REQUEST: "An HTTP request reached a party that has no onRequest handler.",
-  PH_ERR_NO_ON_CONNECT: "A WebSocket reached a party with neither onConnect nor onMessage.",
   PH_ERR_BEFORE: "onBeforeConnect or onBeforeRequest threw; answered with 401 and the message.",
   PH_ERR_TAGS: "getConnectionTags returned an invalid tag list.",
   PH_ERR_STATE_TOO_LARGE: "conn.setState was given a value larger than the state size limit.",

@@ -44,7 +44,6 @@ export interface PartyStatics {
 /** The uniform instance the room runtime drives, whatever form the party was written in. */
 export interface PartyInstance {
   readonly hibernate: boolean;
-  readonly hasSocketHandler: boolean;
   readonly raw: RawHandlerInstance | undefined;
   isBusy(): boolean;
   dispose(): unknown;
@@ -133,11 +132,9 @@ const invalidOnRequest = () => new Response("Invalid onRequest handler", { statu
 /** Drives a `Party.Server` instance. A class: one per live room, methods on the prototype. */
 class ClassInstance implements PartyInstance {
   readonly hibernate: boolean;
-  readonly hasSocketHandler: boolean;
   readonly raw: RawHandlerInstance | undefined;
   constructor(private readonly s: ServerWithSymbols) {
     this.hibernate = s.options?.hibernate === true;
-    this.hasSocketHandler = typeof s.onConnect === "function" || typeof s.onMessage === "function";
     this.raw = typeof s[RAW_HANDLER] === "function" ? (s as RawHandlerInstance) : undefined;
   }
   isBusy(): boolean {
@@ -175,15 +172,11 @@ class ClassInstance implements PartyInstance {
 /** Drives a legacy module-object party: the room is passed as the last argument. */
 class ModuleInstance implements PartyInstance {
   readonly raw = undefined;
-  readonly hasSocketHandler: boolean;
   constructor(
     private readonly mod: PartyKitServer,
     private readonly room: Room,
     readonly hibernate: boolean,
-  ) {
-    this.hasSocketHandler =
-      typeof mod.onConnect === "function" || typeof mod.onMessage === "function";
-  }
+  ) {}
   isBusy(): boolean {
     return false;
   }

@@ -192,7 +192,9 @@ export class RoomRuntime implements SocketHooks {
   /**
    * Accepts an upgraded socket into the room. Follows PartyKit: start the instance, read tags,
    * register the connection, await onConnect; any throw closes the socket with 1011 and the
-   * error's message. Messages that arrive meanwhile wait for onConnect to finish.
+   * error's message. Messages that arrive meanwhile wait for onConnect to finish. A party with
+   * neither onConnect nor onMessage still gets the socket (PartyKit accepts it too): its rooms
+   * can push to listen-only clients with broadcast.
    */
   connect(raw: RawSocket, connId: string, request: Request): SocketSink {
     this.inflight++;
@@ -209,9 +211,6 @@ export class RoomRuntime implements SocketHooks {
     try {
       const instance = await this.ensureStarted();
       await this.whenOpen();
-      if (!instance.hasSocketHandler) {
-        throw new PartyhouseError("PH_ERR_NO_ON_CONNECT", "No onConnect or onMessage handler");
-      }
       // Hibernating rooms keep state as Cloudflare attachments: cloned and size-limited.
       if (instance.hibernate) conn.statePolicy = this.shared.hibernatingState;
       if (this.connections.size >= this.shared.limits.maxConnectionsPerRoom) {

@@ -136,17 +136,21 @@ describe("routing and wire", () => {
     assert.ok(log.errors.some((e) => e.code === "PH_ERR_ON_CONNECT"));
   });
 
-  it("closes with 1011 when the party has neither onConnect nor onMessage", async () => {
-    class OnlyHttp implements Party.Server {
-      onRequest() {
-        return new Response("ok");
+  it("accepts sockets of a party with neither onConnect nor onMessage, as PartyKit does", async () => {
+    class Feed implements Party.Server {
+      constructor(readonly room: Party.Room) {}
+      async onRequest(req: Party.Request) {
+        this.room.broadcast(await req.text());
+        return new Response(`sent to ${[...this.room.getConnections()].length}`);
       }
     }
-    const ph = await serve({ parties: { main: OnlyHttp } });
+    const ph = await serve({ parties: { main: Feed } });
     const c = await connect(ph, "/parties/main/r");
-    const closed = await c.closed;
-    assert.equal(closed.code, 1011);
-    assert.equal(closed.reason, "No onConnect or onMessage handler");
+    c.send("ignored: there is no onMessage");
+    const res = await fetch(`${ph.url}/parties/main/r`, { method: "POST", body: "news" });
+    assert.equal(await res.text(), "sent to 1");
+    assert.equal(await c.nextText(), "news");
+    c.close();
   });
 
   it("refuses an over-long room id with 400 and a coded log line", async () => {
