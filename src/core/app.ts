@@ -118,9 +118,7 @@ export class PartyApp {
             stack: e instanceof Error ? e.stack : undefined,
           },
         );
-        return new Response(errorMessage(e) || "Uncaught exception when making a request", {
-          status: statusFromError(e),
-        });
+        return roomFailed(e);
       }
     } catch (e) {
       const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
@@ -161,6 +159,11 @@ export class PartyApp {
       if (next instanceof Response) return { kind: "response", response: next };
       // Anything else but a Request (undefined included) connects with the original request.
       const final = next instanceof Request ? next : request;
+      try {
+        await this.host.getRoom(route.party, route.room).ready();
+      } catch (e) {
+        return { kind: "response", response: roomFailed(e) };
+      }
       const connId = new URL(final.url).searchParams.get("_pk") || crypto.randomUUID();
       return {
         kind: "accept",
@@ -278,6 +281,13 @@ function noSuchParty(party: string): Response {
   return party === ""
     ? new Response("No party found in request url", { status: 500 })
     : new Response(`Party ${party} not found`, { status: 404 });
+}
+
+/** A room that failed a request (onStart or onRequest threw): the message, never a stack. */
+function roomFailed(e: unknown): Response {
+  return new Response(errorMessage(e) || "Uncaught exception when making a request", {
+    status: statusFromError(e),
+  });
 }
 
 /** PartyKit answers a failed onRequest with the error's `code` as status when it is one. */

@@ -171,6 +171,21 @@ export class RoomRuntime implements SocketHooks {
     }
   }
 
+  /**
+   * Starts the instance before a WebSocket handshake completes. As in PartyKit, an upgrade to a
+   * room whose onStart throws is refused with an HTTP error rather than accepted and closed.
+   */
+  async ready(): Promise<void> {
+    if (this.isStarted) return;
+    this.inflight++;
+    try {
+      await this.ensureStarted();
+    } finally {
+      this.inflight--;
+      this.touch();
+    }
+  }
+
   /** Hands a raw transport object to a party that asked for it (Socket.IO). */
   async raw(kind: "request" | "upgrade", raw: unknown): Promise<void> {
     this.inflight++;

@@ -2,6 +2,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type * as Party from "../../src/server.js";
 import {
+  Client,
   closeAll,
   connect,
   partySocket,
@@ -9,6 +10,7 @@ import {
   serve,
   sleep,
   waitFor,
+  wsUrl,
 } from "../helpers.js";
 
 after(closeAll);
@@ -44,7 +46,7 @@ describe("lifecycle", () => {
     b.close();
   });
 
-  it("fails the triggering connection with 1011 when onStart throws, and retries it next time", async () => {
+  it("refuses the triggering upgrade with 500 when onStart throws (as PartyKit), and retries it next time", async () => {
     let attempts = 0;
     class Flaky implements Party.Server {
       onStart() {
@@ -57,10 +59,15 @@ describe("lifecycle", () => {
     }
     const log = recordingLogger();
     const ph = await serve({ parties: { main: Flaky }, log });
-    const first = await connect(ph, "/parties/main/r");
-    const closed = await first.closed;
-    assert.equal(closed.code, 1011);
-    assert.equal(closed.reason, "storage not ready");
+    const first = new Client(wsUrl(ph, "/parties/main/r"));
+    const refused = await new Promise<[number, string]>((resolve) =>
+      first.ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve([res.statusCode ?? 0, body]));
+      }),
+    );
+    assert.deepEqual(refused, [500, "storage not ready"]);
     assert.ok(log.errors.some((e) => e.code === "PH_ERR_ON_START"));
     const second = await connect(ph, "/parties/main/r");
     assert.equal(await second.nextText(), "attempt 2");
