@@ -121,7 +121,11 @@ export function mimeType(path: string): string | null {
   return TYPES[last.slice(dot + 1)] ?? null;
 }
 
-/** The Content-Type header for a file: text types get `charset=utf-8`, unknown ones octet-stream. */
+/**
+ * The Content-Type header for a file: text types get `charset=utf-8`, unknown ones octet-stream.
+ * `partykit dev` serves assets with esbuild's dev server, which labels SVG and web manifests
+ * without a charset; we do the same so headers match check for check.
+ */
 export function contentTypeFor(path: string): string {
   const type = mimeType(path);
   if (type === null) return "application/octet-stream";
@@ -129,8 +133,6 @@ export function contentTypeFor(path: string): string {
     type.startsWith("text/") ||
     type === "application/json" ||
     type === "application/ld+json" ||
-    type === "application/manifest+json" ||
-    type === "image/svg+xml" ||
     type === "application/xml";
   return textual ? `${type}; charset=utf-8` : type;
 }

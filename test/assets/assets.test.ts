@@ -66,7 +66,8 @@ describe("asset handler", () => {
       ["/app.js", "text/javascript; charset=utf-8", "console.log(1)"],
       ["/style.css", "text/css; charset=utf-8", "body{}"],
       ["/data.json", "application/json; charset=utf-8", "{}"],
-      ["/logo.svg", "image/svg+xml; charset=utf-8", "<svg/>"],
+      // As partykit dev (esbuild's dev server) labels them: SVG without a charset.
+      ["/logo.svg", "image/svg+xml", "<svg/>"],
       ["/font.woff2", "font/woff2", "w"],
       ["/photo.png", "image/png", "p"],
       ["/noext", "application/octet-stream", "n"],
@@ -258,6 +259,7 @@ describe("content types and globs", () => {
     assert.equal(mimeType("file."), null);
     assert.equal(contentTypeFor("x.webp"), "image/webp");
     assert.equal(contentTypeFor("x.txt"), "text/plain; charset=utf-8");
+    assert.equal(contentTypeFor("site.webmanifest"), "application/manifest+json");
   });
 
   it("matches *, **, ? and {a,b}", () => {
