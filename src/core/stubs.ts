@@ -1,5 +1,6 @@
 import { PartyhouseError } from "./errors.js";
 import { createMemorySocketPair } from "./memory-socket.js";
+import { matchPartyPath } from "./router.js";
 import type { Parties, Stub, StubSocket } from "./types.js";
 
 /** What a stub needs from the host: direct access to a room, skipping onBefore* as PartyKit does. */
@@ -28,14 +29,27 @@ function splitArgs(
   return { path: "", init: pathOrInit as RequestInit | undefined };
 }
 
-function stubFor(target: StubTarget, party: string, room: string): Stub {
-  const url = (path: string) => `${target.origin()}/parties/${party}/${room}${path}`;
+/**
+ * The room a stub reaches. PartyKit builds the stub's URL from the name as given and the room takes
+ * its id from that URL's path, so `get("a b")` is the room `a%20b`: the one a client reaches at
+ * `/parties/:party/a%20b` (partysocket and browsers percent-encode the same way).
+ */
+function stubRoom(party: string, name: string): string {
+  const route = matchPartyPath(new URL(`http://stub/parties/${party}/${name}`).pathname);
+  if (route === null) throw new PartyhouseError("PH_ERR_STUB", "No room id found in request url");
+  return route.room;
+}
+
+function stubFor(target: StubTarget, party: string, name: string): Stub {
+  const url = (path: string) => `${target.origin()}/parties/${party}/${name}${path}`;
+  let resolved: string | undefined;
+  const roomOf = () => (resolved ??= stubRoom(party, name));
   const openSocket = (path: string, init: RequestInit | undefined): StubSocket => {
     const headers = new Headers(init?.headers);
     headers.set("upgrade", "websocket");
     const request = new Request(url(path), { ...init, headers, body: undefined, method: "GET" });
     const pair = createMemorySocketPair(target.onListenerError);
-    target.roomConnect(party, room, request, pair);
+    target.roomConnect(party, roomOf(), request, pair);
     return pair.client;
   };
   return {
@@ -45,12 +59,12 @@ function stubFor(target: StubTarget, party: string, room: string): Stub {
           const u = new URL(pathOrInit.url);
           return target.roomRequest(
             party,
-            room,
+            roomOf(),
             new Request(url(u.pathname + u.search), pathOrInit),
           );
         }
         const { path, init } = splitArgs(pathOrInit, maybeInit);
-        return target.roomRequest(party, room, new Request(url(path), init));
+        return target.roomRequest(party, roomOf(), new Request(url(path), init));
       } catch (e) {
         return Promise.reject(e);
       }

@@ -323,4 +323,21 @@ describe("multiple parties and stubs", () => {
     assert.equal(await c.nextText(), "relayed: counter got ping");
     c.close();
   });
+
+  it("names a stub's room as PartyKit's stub URL does: get('a b') is the room a%20b", async () => {
+    class Caller implements Party.Server {
+      constructor(readonly room: Party.Room) {}
+      async onRequest() {
+        const res = await this.room.context.parties.counter!.get("a b").fetch({
+          method: "POST",
+          body: "3",
+        });
+        return new Response(await res.text());
+      }
+    }
+    const ph = await serve({ parties: { main: Caller, counter: Counter } });
+    assert.equal(await (await fetch(`${ph.url}/parties/main/x`)).text(), "counter/a%20b=3");
+    // the same room a client reaches with the percent-encoded id
+    assert.equal(await (await fetch(`${ph.url}/parties/counter/a%20b`)).text(), "counter/a%20b=3");
+  });
 });
