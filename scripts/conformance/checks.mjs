@@ -457,6 +457,7 @@ check("stub.fetch-init-only", (t) => get(t, `${S}/stub-fetch-init`));
 check("stub.fetch-bad-path", (t) => get(t, `${S}/stub-fetch-badpath`));
 check("stub.fetch-room-with-space", (t) => get(t, `${S}/stub-fetch-escaped`));
 check("stub.socket", (t) => get(t, `${S}/stub-socket`));
+check("stub.socket-random-ids", (t) => get(t, `${S}/stub-socket-ids`));
 check("stub.direct-request-runs-onBeforeRequest", (t) =>
   get(t, "/parties/other/stub-target/hello"),
 );

@@ -56,7 +56,7 @@ export class RoomHost {
       roomRequest: (party, room, request) => this.getRoom(party, room).request(request),
       roomConnect: (party, room, request, pair) => {
         const url = new URL(request.url);
-        const id = url.searchParams.get("_pk") ?? crypto.randomUUID();
+        const id = url.searchParams.get("_pk") || crypto.randomUUID();
         pair.attach(this.getRoom(party, room).connect(pair.server, id, request));
       },
       onListenerError: (e) =>

@@ -314,6 +314,12 @@ describe("multiple parties and stubs", () => {
       ws.send(String(message));
     }
   }
+  class Ids implements Party.Server {
+    constructor(readonly room: Party.Room) {}
+    onConnect(conn: Party.Connection) {
+      conn.send(conn.id);
+    }
+  }
 
   it("reaches another party's room over stub.fetch and stub.socket", async () => {
     const ph = await serve({ parties: { main: Main, counter: Counter } });
@@ -322,6 +328,32 @@ describe("multiple parties and stubs", () => {
     c.send("ping");
     assert.equal(await c.nextText(), "relayed: counter got ping");
     c.close();
+  });
+
+  it("gives a stub socket without _pk, or with an empty one, a random id", async () => {
+    class Caller implements Party.Server {
+      constructor(readonly room: Party.Room) {}
+      async onRequest() {
+        const ids = [];
+        for (const path of ["/", "/?_pk=", "/?_pk=chosen"]) {
+          const ws = await this.room.context.parties.ids!.get("r").socket(path);
+          ids.push(
+            await new Promise<string>((resolve) =>
+              ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true }),
+            ),
+          );
+          ws.close();
+        }
+        return Response.json(ids);
+      }
+    }
+    const ph = await serve({ parties: { main: Caller, ids: Ids } });
+    const [none, empty, chosen] = (await (
+      await fetch(`${ph.url}/parties/main/x`)
+    ).json()) as string[];
+    assert.match(none!, /^[0-9a-f-]{36}$/);
+    assert.match(empty!, /^[0-9a-f-]{36}$/);
+    assert.equal(chosen, "chosen");
   });
 
   it("names a stub's room as PartyKit's stub URL does: get('a b') is the room a%20b", async () => {
