@@ -5,7 +5,7 @@
 import { PartyhouseError } from "../core/errors.js";
 import type { Entry } from "./driver.js";
 import { encodeValue } from "./codec.js";
-import { checkKey, shortKey } from "./keys.js";
+import { checkKey } from "./keys.js";
 
 /** The Durable Object API's most keys per get/put/delete call. */
 export const MAX_BATCH_KEYS = 128;
@@ -18,12 +18,12 @@ export interface StorageLimits {
 }
 
 /** Checks a key or a key array for get/delete and returns the keys as an array. */
-export function checkKeyArgs(keyOrKeys: unknown, limits: StorageLimits, op: string): string[] {
+export function checkKeyArgs(keyOrKeys: unknown, limits: StorageLimits): string[] {
   if (!Array.isArray(keyOrKeys)) {
     checkKey(keyOrKeys, limits.maxKeyBytes);
     return [keyOrKeys];
   }
-  checkBatchSize(keyOrKeys.length, op);
+  checkBatchSize(keyOrKeys.length);
   for (const key of keyOrKeys) checkKey(key, limits.maxKeyBytes);
   return keyOrKeys as string[];
 }
@@ -40,10 +40,7 @@ export function encodePutArgs(
   if (typeof keyOrEntries === "string") {
     checkKey(keyOrEntries, limits.maxKeyBytes);
     if (value === undefined) {
-      throw new PartyhouseError(
-        "PH_ERR_STORAGE_VALUE",
-        `put() called with undefined value for key "${shortKey(keyOrEntries)}"; use delete() to remove a key.`,
-      );
+      throw new PartyhouseError("PH_ERR_STORAGE_VALUE", "put() called with undefined value.");
     }
     return [[keyOrEntries, encodeValue(keyOrEntries, value, limits.maxValueBytes)]];
   }
@@ -54,7 +51,7 @@ export function encodePutArgs(
     );
   }
   const pairs = Object.entries(keyOrEntries);
-  checkBatchSize(pairs.length, "put");
+  checkBatchSize(pairs.length);
   const entries: Entry[] = [];
   for (const [key, v] of pairs) {
     if (v === undefined) continue;
@@ -79,11 +76,12 @@ export function toAlarmTime(scheduledTime: unknown, now: number): number {
   return Math.max(Math.trunc(ms), now);
 }
 
-function checkBatchSize(count: number, op: string): void {
+function checkBatchSize(count: number): void {
   if (count > MAX_BATCH_KEYS) {
     throw new PartyhouseError(
       "PH_ERR_STORAGE_BATCH",
-      `${op}() was given ${count} keys; the maximum per call is ${MAX_BATCH_KEYS}. Split the call.`,
+      // workerd's words (it says "pairs" for get and delete too)
+      `Maximum number of key value pairs is ${MAX_BATCH_KEYS}. ${count} pairs were provided.`,
     );
   }
 }

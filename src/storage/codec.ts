@@ -4,7 +4,6 @@
  */
 import { DefaultDeserializer, serialize } from "node:v8";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
-import { shortKey } from "./keys.js";
 
 /**
  * workerd enforces the advertised value limit plus 34 bytes, so that a value of exactly the limit
@@ -21,18 +20,14 @@ export function encodeValue(key: string, value: unknown, maxValueBytes: number):
   try {
     bytes = serialize(value);
   } catch (e) {
-    throw new PartyhouseError(
-      "PH_ERR_STORAGE_VALUE",
-      `The value for key "${shortKey(key)}" cannot be stored: ${errorMessage(e)} ` +
-        "Storage accepts structured-clonable values only (no functions or symbols).",
-      { cause: e },
-    );
+    // V8's own message ("() => 1 could not be cloned."), as workerd reports it.
+    throw new PartyhouseError("PH_ERR_STORAGE_VALUE", errorMessage(e), { cause: e });
   }
   if (bytes.byteLength > maxValueBytes + VALUE_SIZE_SLACK) {
     throw new PartyhouseError(
       "PH_ERR_STORAGE_VALUE",
-      `The value for key "${shortKey(key)}" is ${bytes.byteLength} bytes serialized; ` +
-        `values cannot be larger than ${maxValueBytes} bytes.`,
+      `Values cannot be larger than ${maxValueBytes} bytes. ` +
+        `A value of size ${bytes.byteLength} was provided.`,
     );
   }
   return bytes;

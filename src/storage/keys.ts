@@ -66,7 +66,8 @@ export function checkKey(key: unknown, maxKeyBytes: number): asserts key is stri
   if (bytes > maxKeyBytes) {
     throw new PartyhouseError(
       "PH_ERR_STORAGE_KEY",
-      `Key "${shortKey(key)}" is ${bytes} bytes (UTF-8); keys cannot be larger than ${maxKeyBytes} bytes.`,
+      // workerd's words, so code that matches on them behaves the same here.
+      `Keys cannot be larger than ${maxKeyBytes} bytes. A key of size ${bytes} was provided.`,
     );
   }
   if (LONE_SURROGATE.test(key)) {
