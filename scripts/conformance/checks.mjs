@@ -474,6 +474,9 @@ for (const test of [
   "txn",
   "deleteAll",
   "limits",
+  "batch-limits",
+  "bad-values",
+  "lone-surrogate-key",
   "alarm-delete",
 ]) {
   check(`storage.${test}`, (t) => get(t, `/parties/store/s-${test}/${test}`));

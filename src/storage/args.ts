@@ -5,9 +5,12 @@
 import { PartyhouseError } from "../core/errors.js";
 import type { Entry } from "./driver.js";
 import { encodeValue } from "./codec.js";
-import { checkKey } from "./keys.js";
+import { checkKey, toKey } from "./keys.js";
 
-/** The Durable Object API's most keys per get/put/delete call. */
+/**
+ * The most keys one `get(keys)` takes. workerd checks it for get only: put(entries) and
+ * delete(keys) take any number, in partykit dev as in workerd's own code.
+ */
 export const MAX_BATCH_KEYS = 128;
 
 export interface StorageLimits {
@@ -18,14 +21,20 @@ export interface StorageLimits {
 }
 
 /** Checks a key or a key array for get/delete and returns the keys as an array. */
-export function checkKeyArgs(keyOrKeys: unknown, limits: StorageLimits): string[] {
+export function checkKeyArgs(
+  keyOrKeys: unknown,
+  limits: StorageLimits,
+  op: "get" | "delete",
+): string[] {
   if (!Array.isArray(keyOrKeys)) {
-    checkKey(keyOrKeys, limits.maxKeyBytes);
-    return [keyOrKeys];
+    const key = toKey(keyOrKeys);
+    checkKey(key, limits.maxKeyBytes);
+    return [key];
   }
-  checkBatchSize(keyOrKeys.length);
-  for (const key of keyOrKeys) checkKey(key, limits.maxKeyBytes);
-  return keyOrKeys as string[];
+  if (op === "get") checkBatchSize(keyOrKeys.length);
+  const keys = keyOrKeys.map(toKey);
+  for (const key of keys) checkKey(key, limits.maxKeyBytes);
+  return keys;
 }
 
 /**
@@ -37,21 +46,21 @@ export function encodePutArgs(
   value: unknown,
   limits: StorageLimits,
 ): Entry[] {
-  if (typeof keyOrEntries === "string") {
-    checkKey(keyOrEntries, limits.maxKeyBytes);
+  if (keyOrEntries === null || typeof keyOrEntries !== "object") {
+    const key = toKey(keyOrEntries);
+    checkKey(key, limits.maxKeyBytes);
     if (value === undefined) {
       throw new PartyhouseError("PH_ERR_STORAGE_VALUE", "put() called with undefined value.");
     }
-    return [[keyOrEntries, encodeValue(keyOrEntries, value, limits.maxValueBytes)]];
+    return [[key, encodeValue(key, value, limits.maxValueBytes)]];
   }
-  if (keyOrEntries === null || typeof keyOrEntries !== "object" || Array.isArray(keyOrEntries)) {
+  if (Array.isArray(keyOrEntries)) {
     throw new PartyhouseError(
       "PH_ERR_STORAGE_KEY",
       "put() takes a string key and a value, or one object of key/value entries.",
     );
   }
   const pairs = Object.entries(keyOrEntries);
-  checkBatchSize(pairs.length);
   const entries: Entry[] = [];
   for (const [key, v] of pairs) {
     if (v === undefined) continue;

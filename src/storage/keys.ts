@@ -54,14 +54,20 @@ export function inRange(key: string, range: KeyRange): boolean {
 // collide, so such keys are refused rather than silently merged.
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** Throws PH_ERR_STORAGE_KEY unless `key` is a well-formed string of at most `maxKeyBytes`. */
-export function checkKey(key: unknown, maxKeyBytes: number): asserts key is string {
-  if (typeof key !== "string") {
-    throw new PartyhouseError(
-      "PH_ERR_STORAGE_KEY",
-      `Storage keys must be strings, got ${typeof key}.`,
-    );
+/**
+ * A key as workerd takes it: any value but a Symbol becomes its string (a WebIDL DOMString), so
+ * `get(42)` reads the key "42" and `put(null, v)` writes the key "null".
+ */
+export function toKey(key: unknown): string {
+  if (typeof key === "string") return key;
+  if (typeof key === "symbol") {
+    throw new PartyhouseError("PH_ERR_STORAGE_KEY", "Cannot convert a Symbol value to a string");
   }
+  return String(key);
+}
+
+/** Throws PH_ERR_STORAGE_KEY unless `key` is well-formed and at most `maxKeyBytes` long. */
+export function checkKey(key: string, maxKeyBytes: number): void {
   const bytes = Buffer.byteLength(key, "utf8");
   if (bytes > maxKeyBytes) {
     throw new PartyhouseError(

@@ -63,7 +63,7 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
   get<T = unknown>(keys: string[], options?: GetOptions): Promise<Map<string, T>>;
   get(keyOrKeys: string | string[], _options?: GetOptions): Promise<unknown> {
     return this.#run(() => {
-      const keys = checkKeyArgs(keyOrKeys, this.#limits);
+      const keys = checkKeyArgs(keyOrKeys, this.#limits, "get");
       return Array.isArray(keyOrKeys)
         ? this.#core.getMany(keys, undefined)
         : this.#core.getOne(keys[0]!, undefined);
@@ -91,7 +91,7 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
   delete(keys: string[], options?: PutOptions): Promise<number>;
   delete(keyOrKeys: string | string[], _options?: PutOptions): Promise<boolean | number> {
     return this.#run(() => {
-      const keys = checkKeyArgs(keyOrKeys, this.#limits);
+      const keys = checkKeyArgs(keyOrKeys, this.#limits, "delete");
       const layer = this.#core.openLayer();
       const count = this.#core.deleteKeys(keys, layer, undefined);
       const done = Promise.all([count, layer.durable]).then(([n]) =>

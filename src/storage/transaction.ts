@@ -31,7 +31,7 @@ export class StorageTransaction implements DurableStorageTransaction {
   get<T = unknown>(keys: string[], options?: GetOptions): Promise<Map<string, T>>;
   get(keyOrKeys: string | string[], _options?: GetOptions): Promise<unknown> {
     return this.#run("get", () => {
-      const keys = checkKeyArgs(keyOrKeys, this.limits);
+      const keys = checkKeyArgs(keyOrKeys, this.limits, "get");
       return Array.isArray(keyOrKeys)
         ? this.core.getMany(keys, this.#layer)
         : this.core.getOne(keys[0]!, this.#layer);
@@ -58,7 +58,7 @@ export class StorageTransaction implements DurableStorageTransaction {
   delete(keys: string[], options?: PutOptions): Promise<number>;
   delete(keyOrKeys: string | string[], _options?: PutOptions): Promise<boolean | number> {
     return this.#run("delete", async () => {
-      const keys = checkKeyArgs(keyOrKeys, this.limits);
+      const keys = checkKeyArgs(keyOrKeys, this.limits, "delete");
       const count = await this.core.deleteKeys(keys, this.#layer, this.#layer);
       return Array.isArray(keyOrKeys) ? count : count > 0;
     });
