@@ -23,7 +23,7 @@ export class AlarmScheduler {
   private stopped = false;
 
   constructor(
-    private readonly fire: (party: string, room: string) => Promise<void>,
+    private readonly fire: (party: string, room: string, time: number) => Promise<void>,
     private readonly clear: (party: string, room: string, time: number) => Promise<void>,
     private readonly log: Logger,
     private readonly retryBaseMs = RETRY_BASE_MS,
@@ -77,7 +77,7 @@ export class AlarmScheduler {
 
   private async run(key: string, party: string, room: string, entry: Pending): Promise<void> {
     try {
-      await this.fire(party, room);
+      await this.fire(party, room, entry.time);
     } catch (e) {
       if (this.pending.get(key) !== entry || this.stopped) return;
       if (entry.retries >= MAX_RETRIES) {

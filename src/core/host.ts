@@ -64,7 +64,7 @@ export class RoomHost {
     };
     const parties: Parties = createParties(target, this.defs.keys());
     this.alarms = new AlarmScheduler(
-      (party, room) => this.fireAlarm(party, room),
+      (party, room, time) => this.fireAlarm(party, room, time),
       (party, room, time) => this.openStorage(party, room).clearFiredAlarm(time),
       log,
       options.alarmRetryBaseMs,
@@ -167,8 +167,8 @@ export class RoomHost {
     );
   }
 
-  private fireAlarm(party: string, room: string): Promise<void> {
-    return this.getRoom(party, room).alarm();
+  private fireAlarm(party: string, room: string, time: number): Promise<void> {
+    return this.getRoom(party, room).alarm(time);
   }
 
   /** Evicts idle rooms and drops idle hibernating instances. */

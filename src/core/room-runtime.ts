@@ -412,13 +412,22 @@ export class RoomRuntime implements SocketHooks {
 
   // ---- Alarms --------------------------------------------------------------
 
-  /** Runs onAlarm through the room's queue; resolves or rejects with the handler's outcome. */
-  async alarm(): Promise<void> {
+  /**
+   * Runs onAlarm through the room's queue; resolves or rejects with the handler's outcome. While
+   * it runs, getAlarm() no longer reports the alarm at `time` (the scheduler clears it on success).
+   */
+  async alarm(time?: number): Promise<void> {
     this.inflight++;
     try {
       const instance = await this.ensureStarted();
       await this.whenOpen();
-      await instance.onAlarm();
+      if (time !== undefined) this.storage.alarmFiring(time);
+      try {
+        await instance.onAlarm();
+      } catch (e) {
+        if (time !== undefined) this.storage.alarmFiring(null);
+        throw e;
+      }
     } finally {
       this.inflight--;
       this.touch();

@@ -96,4 +96,9 @@ export interface RoomStorageControl {
    * (the handler may have set a new alarm).
    */
   clearFiredAlarm(time: number): Promise<void>;
+  /**
+   * The alarm at `time` is running (null: it stopped without succeeding). Until it is cleared,
+   * getAlarm() reports no alarm, as workerd does while onAlarm runs, unless a new one is set.
+   */
+  alarmFiring(time: number | null): void;
 }

@@ -25,6 +25,8 @@ export class RoomCore {
   readonly #layers: Layer[] = [];
   #committing = false;
   #scheduled = false;
+  /** The alarm whose onAlarm is running: hidden from getAlarm() until it is cleared. */
+  #firingAlarm: number | null = null;
 
   constructor(
     readonly driver: StorageDriver,
@@ -72,9 +74,14 @@ export class RoomCore {
   }
 
   async getAlarm(top: Layer | undefined): Promise<number | null> {
-    const shadow = lookupAlarm(this.#layers, top);
-    if (shadow !== undefined) return shadow;
-    return this.#read("getAlarm", () => this.driver.getAlarm(this.ref));
+    let time = lookupAlarm(this.#layers, top);
+    if (time === undefined)
+      time = await this.#read("getAlarm", () => this.driver.getAlarm(this.ref));
+    return time !== null && time === this.#firingAlarm ? null : time;
+  }
+
+  alarmFiring(time: number | null): void {
+    this.#firingAlarm = time;
   }
 
   // Writes.
@@ -124,17 +131,21 @@ export class RoomCore {
 
   /** Removes the alarm row if it still holds `time` once pending writes are applied. */
   async clearFiredAlarm(time: number): Promise<void> {
-    let current = lookupAlarm(this.#layers, undefined);
-    if (current === undefined) {
-      current = await this.#read("getAlarm", () => this.driver.getAlarm(this.ref));
-      // A setAlarm/deleteAlarm issued while we read decides instead.
-      if (lookupAlarm(this.#layers, undefined) !== undefined) return;
+    try {
+      let current = lookupAlarm(this.#layers, undefined);
+      if (current === undefined) {
+        current = await this.#read("getAlarm", () => this.driver.getAlarm(this.ref));
+        // A setAlarm/deleteAlarm issued while we read decides instead.
+        if (lookupAlarm(this.#layers, undefined) !== undefined) return;
+      }
+      if (current !== time) return;
+      // Not through Layer.setAlarm: the scheduler already knows this alarm is done.
+      const layer = this.openLayer();
+      layer.alarm = null;
+      await layer.durable;
+    } finally {
+      if (this.#firingAlarm === time) this.#firingAlarm = null;
     }
-    if (current !== time) return;
-    // Not through Layer.setAlarm: the scheduler already knows this alarm is done.
-    const layer = this.openLayer();
-    layer.alarm = null;
-    await layer.durable;
   }
 
   /** Starts committing what is pending now; resolves when all of it is durable. */

@@ -175,6 +175,10 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
     return this.#run(() => this.#core.clearFiredAlarm(time));
   }
 
+  alarmFiring(time: number | null): void {
+    this.#core.alarmFiring(time);
+  }
+
   /** Commits everything pending even after close; only the provider calls this. */
   [drain](): Promise<void> {
     return this.#core.flush();

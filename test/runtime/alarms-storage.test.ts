@@ -66,6 +66,41 @@ describe("alarms", () => {
     assert.equal(await ph.host.getRoom("main", "t").storage.getAlarm(), null);
   });
 
+  it("reports no alarm from getAlarm() while onAlarm runs, unless onAlarm set a new one", async () => {
+    const seen: Array<[string, number | null]> = [];
+    class Peek implements Party.Server {
+      constructor(readonly room: Party.Room) {}
+      async onRequest() {
+        await this.room.storage.setAlarm(Date.now() + 20);
+        return new Response("armed");
+      }
+      async onAlarm() {
+        seen.push(["start", await this.room.storage.getAlarm()]);
+        const inTxn = await this.room.storage.transaction((txn) => txn.getAlarm());
+        seen.push(["txn", inTxn]);
+        if (seen.length > 2) return;
+        const next = Date.now() + 30;
+        await this.room.storage.setAlarm(next);
+        seen.push(["after setAlarm", (await this.room.storage.getAlarm()) === next ? 1 : 0]);
+      }
+    }
+    const ph = await serve({ parties: { main: Peek } });
+    await fetch(`${ph.url}/parties/main/p`);
+    await waitFor(() => seen.length === 5, 5000, "two alarms");
+    assert.deepEqual(seen, [
+      ["start", null],
+      ["txn", null],
+      ["after setAlarm", 1],
+      ["start", null],
+      ["txn", null],
+    ]);
+    await waitFor(
+      async () => (await ph.host.getRoom("main", "p").storage.getAlarm()) === null,
+      5000,
+      "alarm row cleared",
+    );
+  });
+
   it("does not fire a deleted alarm", async () => {
     const ph = await serve({ parties: { main: Alarmed } });
     await fetch(`${ph.url}/parties/main/a2?in=100`);
