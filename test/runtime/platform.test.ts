@@ -2,6 +2,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { createAssetHandler } from "../../src/assets/index.js";
@@ -111,7 +112,22 @@ describe("crons", () => {
 });
 
 describe("bad input on the wire", () => {
-  it("reports a malformed frame to onError, closes that socket with 1007, and keeps the room", async () => {
+  it("delivers a text frame that is not UTF-8 with U+FFFD replacements, as workerd does", async () => {
+    class Room implements Party.Server {
+      onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection) {
+        sender.send(`ok:${String(message)}`);
+      }
+    }
+    const ph = await serve({ parties: { main: Room } });
+    const c = await connect(ph, "/parties/main/r");
+    c.ws.send(Buffer.from([0x68, 0x69, 0xff, 0xfe]), { binary: false });
+    assert.equal(await c.nextText(), "ok:hi\ufffd\ufffd");
+    c.send("still open");
+    assert.equal(await c.nextText(), "ok:still open");
+    c.close();
+  });
+
+  it("reports a malformed frame to onError, closes that socket with 1002, and keeps the room", async () => {
     const errors: string[] = [];
     class Room implements Party.Server {
       onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection) {
@@ -124,9 +140,11 @@ describe("bad input on the wire", () => {
     const ph = await serve({ parties: { main: Room } });
     const bad = await connect(ph, "/parties/main/r?_pk=bad");
     const good = await connect(ph, "/parties/main/r?_pk=good");
-    // A text frame that is not UTF-8: the server must refuse it (RFC 6455 §8.1).
-    bad.ws.send(Buffer.from([0xff, 0xfe]), { binary: false });
-    assert.equal((await bad.closed).code, 1007);
+    // A frame with RSV1 set although no extension was negotiated (RFC 6455 §5.2).
+    (bad.ws as unknown as { _socket: Socket })._socket.write(
+      Buffer.from([0xc1, 0x82, 0, 0, 0, 0, 0x68, 0x69]),
+    );
+    assert.equal((await bad.closed).code, 1002);
     await waitFor(() => errors.length > 0, 5000, "onError");
     assert.match(errors[0]!, /^bad:/);
     good.send("fine");

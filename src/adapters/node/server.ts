@@ -44,6 +44,9 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     maxPayload: options.maxMessageBytes,
     perMessageDeflate: false,
     clientTracking: true,
+    // workerd (so PartyKit, in dev and deployed) decodes a text frame that is not valid UTF-8
+    // with U+FFFD replacements and delivers it; it does not fail the connection with 1007.
+    skipUTF8Validation: true,
   });
 
   const server = createServer((req, res) => {
