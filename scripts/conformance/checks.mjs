@@ -306,6 +306,26 @@ check("conn.invalid-utf8", async (t) => {
   };
 });
 
+/** A frame with RSV1 set although no extension was negotiated (RFC 6455 section 5.2). */
+async function malformedFrame(t, party, room) {
+  const watcher = t.ws(`/parties/${party}/${room}?_pk=watcher`);
+  await watcher.next();
+  const raw = await t.rawWs(`/parties/${party}/${room}?_pk=bad`);
+  await raw.waitFor(() => raw.frames.length > 0);
+  raw.socket.write(Buffer.from([0xc1, 0x82, 0, 0, 0, 0, 0x68, 0x69]));
+  await raw.waitFor(() => raw.frames.some((f) => "close" in f) || raw.ended);
+  const seen = await watcher.drain(500);
+  raw.destroy();
+  await watcher.close();
+  // The close reason is the runtime's own wording (workerd's sentence, ws's none): not compared.
+  return {
+    closeCode: raw.frames.find((f) => "close" in f)?.close ?? null,
+    watcherSaw: seen.map((m) => ({ type: m.type, id: m.id })),
+  };
+}
+check("conn.malformed-frame", (t) => malformedFrame(t, "main", "c-rsv"));
+check("hib.malformed-frame", (t) => malformedFrame(t, "hib", "h-rsv"));
+
 // ---- onRequest -----------------------------------------------------------------------------------
 
 const R = "/parties/main/r-req";

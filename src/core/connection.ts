@@ -28,7 +28,10 @@ export class PartyConnection<TState = unknown> extends SocketBase implements Con
   readonly id: string;
   readonly uri: string;
   tags: readonly string[] = NO_TAGS;
-  /** Set once onConnect returned; only accepted connections reach onMessage/onClose/onError. */
+  /**
+   * Set once onConnect returned; only accepted connections reach onMessage/onClose/onError.
+   * Cleared again by an error, after which the socket reports nothing more.
+   */
   accepted = false;
   private stateValue: unknown = null;
   /** Events that arrived before onConnect finished; null once the connection is ready. */

@@ -318,6 +318,9 @@ export class RoomRuntime implements SocketHooks {
   private dispatch(conn: PartyConnection, event: ConnectionEvent): void {
     // A socket whose connect failed was closed with 1011 and never reaches the handlers.
     if (!conn.accepted) return;
+    // On workerd a socket that failed (a protocol error, an oversized message) reports onError
+    // and nothing after it: no onClose, no "close" event. PartyKit users see exactly that.
+    if (event.type === "error") conn.accepted = false;
     this.run(() => {
       const instance = this.instance!;
       switch (event.type) {

@@ -129,12 +129,19 @@ describe("bad input on the wire", () => {
 
   it("reports a malformed frame to onError, closes that socket with 1002, and keeps the room", async () => {
     const errors: string[] = [];
+    const closes: string[] = [];
     class Room implements Party.Server {
+      onConnect(conn: Party.Connection) {
+        conn.addEventListener("close", () => closes.push(`listener:${conn.id}`));
+      }
       onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection) {
         sender.send(`ok:${String(message)}`);
       }
       onError(conn: Party.Connection, error: Error) {
         errors.push(`${conn.id}:${error.message}`);
+      }
+      onClose(conn: Party.Connection) {
+        closes.push(`onClose:${conn.id}`);
       }
     }
     const ph = await serve({ parties: { main: Room } });
@@ -149,7 +156,11 @@ describe("bad input on the wire", () => {
     assert.match(errors[0]!, /^bad:/);
     good.send("fine");
     assert.equal(await good.nextText(), "ok:fine");
+    // As on workerd, a socket that errored reports nothing after onError: no onClose, no event.
+    assert.deepEqual(closes, []);
     good.close();
+    await waitFor(() => closes.length === 2, 5000, "the clean close");
+    assert.deepEqual(closes.sort(), ["listener:good", "onClose:good"]);
   });
 
   it("answers garbage on the TCP port with 400 and keeps serving", async () => {
