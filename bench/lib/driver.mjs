@@ -2,7 +2,7 @@
 // window the load generator measures, and return both CPU figures with the result.
 import { fork } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { cpuSeconds } from "./proc.mjs";
+import { cpuByPid, cpuSince } from "./proc.mjs";
 
 export class LoadGen {
   constructor() {
@@ -20,17 +20,15 @@ export class LoadGen {
   async run(job, server) {
     await this.ready;
     return new Promise((resolve, reject) => {
-      let pids = [];
-      let cpu0 = 0;
+      let cpu0 = new Map();
       let t0 = 0;
       let serverCpu;
       const on = (m) => {
         if (m.type === "measure-start" && server) {
-          pids = server.pids();
-          cpu0 = cpuSeconds(pids);
+          cpu0 = cpuByPid(server.pids());
           t0 = performance.now();
         } else if (m.type === "measure-end" && server) {
-          serverCpu = (cpuSeconds(pids) - cpu0) / ((performance.now() - t0) / 1000);
+          serverCpu = cpuSince(cpu0) / ((performance.now() - t0) / 1000);
         } else if (m.type === "result") {
           this.child.off("message", on);
           resolve({ ...m.result, ...(serverCpu !== undefined ? { serverCpu } : {}) });

@@ -290,20 +290,39 @@ async function join(job) {
   const cpu0 = cpuNow();
   const t0 = nowUs();
   send({ type: "measure-start" });
+  // A runtime that falls over (workerd under 10,000 rooms) must not hold the run for hours: stop
+  // taking rooms after `maxSeconds`, or once most attempts fail.
+  const deadline = t0 + (job.maxSeconds ?? 60) * 1e6;
+  let attempted = 0;
+  const giveUp = () => nowUs() > deadline || (attempted >= 200 && failures > attempted / 2);
   async function worker() {
-    while (next < job.rooms) {
+    while (next < job.rooms && !giveUp()) {
       const i = next++;
+      attempted++;
       const started = nowUs();
       try {
-        const hs = await handshake({ host: job.host, port: job.port, path: job.path(i) });
+        const hs = await handshake({
+          host: job.host,
+          port: job.port,
+          path: job.path(i),
+          timeoutMs: 10_000,
+        });
         await new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            failures++; // upgraded but never greeted
+            hs.socket.destroy();
+          }, 10_000);
           new Client(hs, "ws", -1, () => {
+            clearTimeout(timer);
             hist.record(nowUs() - started);
             hs.socket.write(CLOSE_FRAME);
             hs.socket.end();
             resolve();
           });
-          hs.socket.on("close", resolve);
+          hs.socket.on("close", () => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
       } catch {
         failures++;
@@ -315,6 +334,8 @@ async function join(job) {
   send({ type: "measure-end" });
   return {
     rooms: job.rooms,
+    attempted,
+    joined: hist.count,
     failures,
     joinsPerSec: hist.count / seconds,
     p50us: hist.percentile(50),

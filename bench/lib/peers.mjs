@@ -5,7 +5,7 @@
 import { fork, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { processTree } from "./proc.mjs";
+import { isAlive, processTree } from "./proc.mjs";
 
 const here = new URL("..", import.meta.url).pathname;
 
@@ -132,18 +132,25 @@ async function startCli(name, peer) {
     broadcastAll: undefined,
     output: () => output,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      try {
-        process.kill(-child.pid, "SIGTERM"); // the CLI and the workerd it started
-      } catch {}
-      const t = setTimeout(() => {
+      // The CLI and the workerd it started; all of them must be gone before a restart reuses the
+      // state folder, or a workerd still busy with the last run answers the new one's rooms with 500.
+      const tree = processTree(child.pid);
+      const signal = (sig) => {
         try {
-          process.kill(-child.pid, "SIGKILL");
+          process.kill(-child.pid, sig);
         } catch {}
-      }, 5000);
-      await exited;
-      clearTimeout(t);
+        for (const pid of tree) {
+          try {
+            process.kill(pid, sig);
+          } catch {}
+        }
+      };
+      signal("SIGTERM");
+      const deadline = Date.now() + 5000;
+      while (tree.some(isAlive) && Date.now() < deadline + 5000) {
+        if (Date.now() > deadline) signal("SIGKILL");
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
   };
 }

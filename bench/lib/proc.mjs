@@ -19,6 +19,16 @@ function stat(pid) {
   }
 }
 
+/** Whether `pid` runs (a zombie, waiting to be reaped, does not). */
+export function isAlive(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** `pid` and every process below it. */
 export function processTree(pid) {
   const children = new Map();
@@ -44,6 +54,21 @@ export function processTree(pid) {
 export function cpuSeconds(pids) {
   let ticks = 0;
   for (const p of pids) ticks += stat(p)?.ticks ?? 0;
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** CPU seconds per process, to diff later with `cpuSince` (a process that exits counts as 0). */
+export function cpuByPid(pids) {
+  return new Map(pids.map((p) => [p, stat(p)?.ticks ?? 0]));
+}
+
+/** CPU seconds used since `before` by the processes still alive. */
+export function cpuSince(before) {
+  let ticks = 0;
+  for (const [p, t0] of before) {
+    const now = stat(p)?.ticks;
+    if (now !== undefined) ticks += Math.max(0, now - t0);
+  }
   return ticks / TICKS_PER_SECOND;
 }
 
