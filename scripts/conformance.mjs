@@ -110,8 +110,8 @@ async function runTarget(kind, emit) {
     log(serverLog.join("").slice(-4000));
     throw e;
   } finally {
+    // The fixture's .partykit/ (bundles; gitignored) stays: another run may be using it.
     rmSync(persist, { recursive: true, force: true });
-    rmSync(join(fixtureDir, ".partykit"), { recursive: true, force: true });
   }
 }
 
@@ -227,6 +227,8 @@ async function compare() {
         2,
       ) + "\n",
     );
+    // Formatted as the repository's prettier wants it, so `npm test` (prettier --check) stays green.
+    spawnSync("npx", ["prettier", "--write", expectedPath], { cwd: root, stdio: "ignore" });
     log(`wrote ${expectedPath}`);
   }
 }

@@ -193,10 +193,10 @@ export class Session {
   }
 
   /** Opened-or-refused plus, when it closes on its own, how. */
-  async outcome(waitCloseMs = 3000) {
+  async outcome(waitCloseMs = 3000, firstMs = 5000) {
     const ok = await this.opened;
     if (!ok) return this.refused ? { refused: this.refused } : { error: this.error ?? "failed" };
-    const first = await this.next(waitCloseMs);
+    const first = await this.next(firstMs);
     const closed = await Promise.race([this.closed, sleep(waitCloseMs).then(() => null)]);
     if (closed === null) await this.close();
     return { opened: true, first, closed };
