@@ -120,6 +120,9 @@ async function respond(request: Request, found: Found, cacheControl: string): Pr
   const { file, stats } = found;
   const etag = etagOf(stats);
   const headers = new Headers({
+    // As partykit dev's asset server (esbuild's) does: public files may be fetched from any
+    // origin, say a page on another dev server.
+    "Access-Control-Allow-Origin": "*",
     "Cache-Control": cacheControl,
     ETag: etag,
     "Last-Modified": stats.mtime.toUTCString(),

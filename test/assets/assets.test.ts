@@ -79,6 +79,8 @@ describe("asset handler", () => {
       assert.equal(res.status, 200, path);
       assert.equal(res.headers.get("content-type"), type, path);
       assert.equal(res.headers.get("content-length"), String(Buffer.byteLength(body)), path);
+      // as partykit dev's asset server: any origin may fetch public files
+      assert.equal(res.headers.get("access-control-allow-origin"), "*", path);
       assert.equal(await res.text(), body, path);
     }
   });
