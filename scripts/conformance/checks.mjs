@@ -62,6 +62,9 @@ check("routing.ws.escaped-room", (t) => t.ws("/parties/main/hello%20ws?_pk=e").o
 check("routing.ws.random-id", (t) => t.ws("/parties/main/r-ws-random").outcome(500));
 check("routing.ws.empty-pk", (t) => t.ws("/parties/main/r-ws-empty?_pk=").outcome(500));
 check("routing.ws.empty-room-goes-to-onSocket", (t) => t.ws("/parties/main/").outcome(500));
+check("routing.ws.subprotocols", (t) =>
+  t.ws("/parties/main/r-ws-proto?_pk=p", { protocols: ["chat", "v2"] }).outcome(500),
+);
 check("routing.ws.custom-header", (t) =>
   t.ws("/parties/main/r-ws-header?_pk=h", { headers: { "x-custom": "from client" } }).outcome(500),
 );
@@ -228,6 +231,16 @@ check("conn.tags", async (t) => {
   await closeAll([a, b, c]);
   return r;
 });
+check("conn.tags.unchecked-without-hibernation", async (t) => {
+  // Tag limits belong to hibernation (Cloudflare's API); a plain room takes any tags.
+  const many = Array.from({ length: 12 }, (_, i) => `tag=t${i}`).join("&");
+  const s = t.ws(`/parties/main/c-tags2?_pk=a&${many}&tag=`);
+  const hello = await s.next();
+  s.send({ cmd: "tag", tag: "t11" });
+  const t11 = await s.next();
+  await s.close();
+  return { hello: hello.type ?? hello, t11 };
+});
 check("conn.getConnection", async (t) => {
   const [a, b] = await clients(t, "c-get", ["_pk=a", "_pk=b"]);
   b.send({ cmd: "setState", value: { name: "bee" } });
@@ -371,6 +384,49 @@ for (const method of ["PUT", "PATCH", "DELETE"]) {
 }
 check("http.head", (t) => t.http(`${R}/echo`, { method: "HEAD", pick: ["content-type"] }));
 check("http.options", (t) => t.http(`${R}/echo`, { method: "OPTIONS" }));
+// workerd rewrites Accept-Encoding for its own response compression: not compared.
+const withoutAcceptEncoding = ({ status, body }) => {
+  const { "accept-encoding": _, ...rest } = body;
+  return { status, body: rest };
+};
+check("http.request-headers", async (t) =>
+  withoutAcceptEncoding(
+    await t.http(`${R}/request-headers`, {
+      headers: { "x-custom": "yes", "user-agent": "conformance", accept: "*/*" },
+    }),
+  ),
+);
+check("http.request-headers.raw", async (t) =>
+  withoutAcceptEncoding(
+    await t.raw(`${R}/request-headers`, { headers: { "X-Mixed-Case": "v", Cookie: "a=1; b=2" } }),
+  ),
+);
+// Transport headers (compression, framing, keep-alive) and partyhouse's cache validators for
+// assets (ETag, Last-Modified, Cache-Control) are not compared; the rest of the set is.
+const TRANSPORT = new Set([
+  "date",
+  "content-encoding",
+  "transfer-encoding",
+  "content-length",
+  "connection",
+  "keep-alive",
+  "etag",
+  "last-modified",
+  "cache-control",
+]);
+check("http.response-header-names", async (t) => {
+  const names = async (path) => {
+    const res = await fetch(t.base + path);
+    await res.arrayBuffer();
+    return [...res.headers.keys()].filter((h) => !TRANSPORT.has(h)).sort();
+  };
+  return {
+    onRequest: await names(`${R}/json`),
+    asset: await names("/style.css"),
+    notFound: await names("/nope"),
+    onFetch: await names("/fetch/echo"),
+  };
+});
 check("http.response.json", (t) => get(t, `${R}/json`, ["content-type"]));
 check("http.response.redirect", (t) => get(t, `${R}/redirect`, ["location"]));
 check("http.response.headers", (t) => get(t, `${R}/headers`, ["x-custom-out", "cache-control"]));
@@ -622,6 +678,8 @@ check("restart.setup", async (t, state) => {
   ps.addEventListener("message", (e) => messages.push(JSON.parse(e.data)));
   for (let i = 0; i < 100 && messages.length === 0; i++) await sleep(50);
   state.partysocket = { ps, messages };
+  state.plain = t.ws("/parties/main/r-restart-plain?_pk=plain");
+  await state.plain.next();
   return { written: written.body, startCount: first.body.startCount, hello: messages[0] };
 });
 check("restart.storage-survives", (t) => get(t, "/parties/store/persist/persist-read"), 2);
@@ -630,6 +688,7 @@ check(
   async (t) => (await get(t, "/parties/main/r-restart")).body.startCount,
   2,
 );
+check("restart.close-code-seen-by-clients", async (_t, state) => state.plain.closeInfo, 2);
 check(
   "restart.partysocket-reconnects",
   async (t, state) => {

@@ -120,11 +120,12 @@ function dechunk(buf) {
 
 /** A `ws` client session: opened or refused, messages in order, the close it saw. */
 export class Session {
-  constructor(url, { headers, timeoutMs = 5000 } = {}) {
+  constructor(url, { headers, protocols, timeoutMs = 5000 } = {}) {
     this.messages = [];
     this.waiters = [];
     this.timeoutMs = timeoutMs;
-    this.ws = new WebSocket(url, { headers });
+    this.withProtocols = protocols !== undefined;
+    this.ws = new WebSocket(url, protocols ?? [], { headers });
     this.ws.binaryType = "nodebuffer";
     this.refused = null;
     this.closeInfo = null;
@@ -199,6 +200,7 @@ export class Session {
     const first = await this.next(firstMs);
     const closed = await Promise.race([this.closed, sleep(waitCloseMs).then(() => null)]);
     if (closed === null) await this.close();
+    if (this.withProtocols) return { opened: true, protocol: this.ws.protocol, first, closed };
     return { opened: true, first, closed };
   }
 
