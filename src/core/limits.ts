@@ -6,7 +6,11 @@ export interface Limits {
   maxBufferedBytes: number;
   /** Connections one room accepts; more are closed with 1013. */
   maxConnectionsPerRoom: number;
-  /** Longest room id, in characters. */
+  /**
+   * Longest room id, in characters. PartyKit has no limit of its own (ids of thousands of
+   * characters work there, say a page URL as the room); Node's 16 KiB header limit bounds the
+   * request line anyway.
+   */
   maxRoomIdLength: number;
   /** Storage key size (UTF-8 bytes), PartyKit's default. */
   maxKeyBytes: number;
@@ -24,7 +28,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxMessageBytes: 1024 * 1024,
   maxBufferedBytes: 4 * 1024 * 1024,
   maxConnectionsPerRoom: 32_768,
-  maxRoomIdLength: 512,
+  maxRoomIdLength: 8192,
   maxKeyBytes: 2048,
   maxValueBytes: 128 * 1024,
   maxStateBytes: 2048,

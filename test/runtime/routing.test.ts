@@ -153,6 +153,13 @@ describe("routing and wire", () => {
     c.close();
   });
 
+  it("takes room ids of thousands of characters by default, as PartyKit does", async () => {
+    const ph = await serve({ parties: { main: Echo } });
+    const id = "r".repeat(3000);
+    const res = await fetch(`${ph.url}/parties/main/${id}`);
+    assert.equal(await res.text(), `main/${id} GET /parties/main/${id}`);
+  });
+
   it("refuses an over-long room id with 400 and a coded log line", async () => {
     const log = recordingLogger();
     const ph = await serve({ parties: { main: Echo }, log, limits: { maxRoomIdLength: 16 } });
