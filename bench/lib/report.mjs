@@ -376,11 +376,13 @@ export function renderSvg(report) {
     parts.push(p.svg);
     y += p.height;
   }
+  let x = 10;
   const legend = peers
-    .map(
-      (p, i) =>
-        `<rect x="${10 + i * 150}" y="${y}" width="10" height="10" fill="${COLORS[p]}"/><text x="${24 + i * 150}" y="${y + 9}" font-size="11">${esc(report.peers[p])}</text>`,
-    )
+    .map((p) => {
+      const item = `<rect x="${x}" y="${y}" width="10" height="10" fill="${COLORS[p]}"/><text x="${x + 14}" y="${y + 9}" font-size="11">${esc(report.peers[p])}</text>`;
+      x += 30 + report.peers[p].length * 6.2;
+      return item;
+    })
     .join("\n");
   const height = y + 24;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="${height}" font-family="sans-serif" font-size="12">
