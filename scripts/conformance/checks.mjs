@@ -37,6 +37,14 @@ check("routing.room-id.unicode-unescaped-raw", async (t) => {
   const r = await t.raw("/parties/main/caf\u00e9/info");
   return { status: r.status, id: r.body?.id ?? r.body };
 });
+check("routing.room-id.long", async (t) => {
+  const out = {};
+  for (const n of [500, 600, 3000]) {
+    const r = await get(t, `/parties/main/${"r".repeat(n)}/info`);
+    out[n] = { status: r.status, idLength: r.body?.id?.length ?? null };
+  }
+  return out;
+});
 check("routing.raw.dot-segments", async (t) => {
   const r = await t.raw("/parties/main/x/../y/info");
   return { status: r.status, id: r.body?.id ?? r.body };
@@ -300,6 +308,11 @@ check("conn.server-close", async (t) => {
   const seenByB = await b.next(1500);
   await b.close();
   return { closed, seenByB };
+});
+check("conn.server-close-no-code", async (t) => {
+  const [a] = await clients(t, "c-sclose2", ["_pk=a"]);
+  a.send({ cmd: "close-plain" });
+  return Promise.race([a.closed, sleep(3000).then(() => "timeout")]);
 });
 check("conn.onMessage-throws", async (t) => {
   const [a] = await clients(t, "c-throw", ["_pk=a"]);
@@ -613,6 +626,14 @@ check("hib.state", async (t) => {
   await s.close();
   return steps;
 });
+check("hib.state-limits", async (t) => {
+  const [{ s }] = await hibClients(t, "h-state2", ["_pk=h1"]);
+  s.send({ cmd: "setState-errors" });
+  const m = await s.next();
+  await s.close();
+  // The size in the message counts the uri, whose port differs by run.
+  return { ...m, big: m.big?.replace(/\d+ bytes\.$/, "<n> bytes.") };
+});
 check("hib.tags-and-get", async (t) => {
   const [a, b] = await hibClients(t, "h-tags", ["_pk=a&tag=red&tag=blue", "_pk=b&tag=red"]);
   b.s.send({ cmd: "setState", value: { who: "b" } });
@@ -660,6 +681,23 @@ check("hib.ten-tags-ok", (t) =>
 );
 check("hib.empty-tag", (t) => t.ws("/parties/hib/h-empty?_pk=m&tag=").outcome());
 check("hib.long-tag", (t) => t.ws(`/parties/hib/h-long?_pk=m&tag=${"x".repeat(257)}`).outcome());
+
+// ---- the legacy module-object form ----------------------------------------------------------------
+
+check("legacy.http", (t) => t.http("/parties/legacy/l1/x", { method: "POST", body: "b" }));
+check("legacy.ws", async (t) => {
+  const a = t.ws("/parties/legacy/l1?_pk=a");
+  const hello = await a.next();
+  const b = t.ws("/parties/legacy/l1?_pk=b");
+  await b.next();
+  a.send("hi");
+  const r = { hello, a: await a.next(), b: await b.next() };
+  await Promise.all([a.close(), b.close()]);
+  return r;
+});
+// A module with onMessage hibernates, so Cloudflare's tag rules apply to it: it has no tags of
+// its own, but the connection id is one, and a 300-character id is over the 256 limit.
+check("legacy.hibernates", (t) => t.ws(`/parties/legacy/l2?_pk=${"i".repeat(300)}`).outcome());
 
 // ---- across a restart (phase 2 runs after the server restarted on the same port and state) ------
 

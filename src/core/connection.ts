@@ -78,21 +78,25 @@ export class PartyConnection<TState = unknown> extends SocketBase implements Con
     return (this.stateValue ?? null) as T | null;
   }
 
+  /**
+   * PartyKit keeps a hibernating connection's state in its Cloudflare attachment, next to the id
+   * and uri, and the limit applies to that whole attachment: we measure the same shape, and say
+   * what workerd says, so a state fits here exactly when it fits there.
+   */
   private cloneState(value: unknown): unknown {
     if (value === null || value === undefined) return null;
     let size: number;
     try {
-      size = this.statePolicy.measure(value);
+      size = this.statePolicy.measure({ __pk: { id: this.id, uri: this.uri }, __user: value });
     } catch (e) {
-      throw new PartyhouseError(
-        "PH_ERR_STATE_CLONE",
-        `conn.setState: the state cannot be serialized (${e instanceof Error ? e.message : String(e)}); use plain data`,
-      );
+      throw new PartyhouseError("PH_ERR_STATE_CLONE", e instanceof Error ? e.message : String(e));
     }
     if (size > this.statePolicy.maxBytes) {
       throw new PartyhouseError(
         "PH_ERR_STATE_TOO_LARGE",
-        `conn.setState: the state is ${size} bytes serialized, over the limit of ${this.statePolicy.maxBytes} bytes; keep large data in room.storage`,
+        // workerd's words, missing space included
+        `A WebSocket 'attachment' cannot be larger than ${this.statePolicy.maxBytes} bytes.` +
+          `'attachment' was ${size} bytes.`,
       );
     }
     return structuredClone(value);

@@ -98,7 +98,7 @@ describe("hibernation", () => {
     c.close();
   });
 
-  it("limits the size of hibernating connection state with a clear error", async () => {
+  it("limits hibernating connection state as Cloudflare limits the attachment (id + uri + state)", async () => {
     class Big implements Party.Server {
       readonly options = { hibernate: true };
       onMessage(message: string | ArrayBuffer | ArrayBufferView, sender: Party.Connection) {
@@ -117,9 +117,16 @@ describe("hibernation", () => {
     c.send("5000");
     assert.match(
       await c.nextText(),
-      /^PH_ERR_STATE_TOO_LARGE: conn.setState: the state is \d+ bytes serialized, over the limit of 2048 bytes/,
+      /^PH_ERR_STATE_TOO_LARGE: A WebSocket 'attachment' cannot be larger than 2048 bytes\.'attachment' was \d+ bytes\.$/,
     );
     c.close();
+    // The uri counts too: with a long query string, less state fits.
+    const long = await connect(ph, `/parties/main/s?pad=${"p".repeat(1000)}`);
+    long.send("1500");
+    assert.match(await long.nextText(), /^PH_ERR_STATE_TOO_LARGE/);
+    long.send("900");
+    assert.equal(await long.nextText(), "stored");
+    long.close();
   });
 });
 
