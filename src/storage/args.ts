@@ -75,11 +75,24 @@ export function encodePutArgs(
  * once) and a time <= 0 is refused.
  */
 export function toAlarmTime(scheduledTime: unknown, now: number): number {
+  // workerd's checks and words.
   const ms = scheduledTime instanceof Date ? scheduledTime.getTime() : scheduledTime;
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) {
+  if (typeof ms !== "number") {
     throw new PartyhouseError(
       "PH_ERR_ALARM",
-      `setAlarm() takes a Date or epoch milliseconds greater than 0, got ${describe(scheduledTime)}.`,
+      "Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.",
+    );
+  }
+  if (!Number.isFinite(ms)) {
+    throw new PartyhouseError(
+      "PH_ERR_ALARM",
+      "The value cannot be converted because it is not a valid Date.",
+    );
+  }
+  if (ms <= 0) {
+    throw new PartyhouseError(
+      "PH_ERR_ALARM",
+      "setAlarm() cannot be called with an alarm time <= 0",
     );
   }
   return Math.max(Math.trunc(ms), now);
@@ -93,9 +106,4 @@ function checkBatchSize(count: number): void {
       `Maximum number of key value pairs is ${MAX_BATCH_KEYS}. ${count} pairs were provided.`,
     );
   }
-}
-
-function describe(value: unknown): string {
-  if (value instanceof Date) return "an invalid Date";
-  return typeof value === "number" ? String(value) : typeof value;
 }

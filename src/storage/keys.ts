@@ -107,15 +107,13 @@ export function toKeyRange(options: ListOptions): KeyRange | null {
   if (start !== undefined && startAfter !== undefined) {
     throw new PartyhouseError(
       "PH_ERR_STORAGE_OPTIONS",
-      "list() cannot be called with both start and startAfter; pass one of them.",
+      "list() cannot be called with both start and startAfter values.",
     );
   }
-  const limit = options.limit;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
-    throw new PartyhouseError(
-      "PH_ERR_STORAGE_OPTIONS",
-      `list() limit must be a positive integer, got ${String(limit)}.`,
-    );
+  // As workerd converts it (an integer, fractions cut off), with its message.
+  const limit = options.limit === undefined ? undefined : Math.trunc(Number(options.limit));
+  if (limit !== undefined && !(limit > 0)) {
+    throw new PartyhouseError("PH_ERR_STORAGE_OPTIONS", "List limit must be positive.");
   }
   let lower = start ?? startAfter;
   let lowerExclusive = startAfter !== undefined;

@@ -166,14 +166,22 @@ export function storageSuite(target: SuiteTarget): void {
           assert.deepEqual(await list({ prefix: "\u{10FFFF}" }), ["\u{10FFFF}"]);
         }));
 
-      test("refuses start with startAfter, and a limit that is not a positive integer", () =>
+      test("refuses start with startAfter and a limit under 1; cuts a fractional limit (workerd)", () =>
         withStorage(async ({ storage }) => {
           await rejectsWith(
             storage.list({ start: "a", startAfter: "b" }),
             "PH_ERR_STORAGE_OPTIONS",
+            /^list\(\) cannot be called with both start and startAfter values\.$/,
           );
-          await rejectsWith(storage.list({ limit: 0 }), "PH_ERR_STORAGE_OPTIONS", /positive/);
-          await rejectsWith(storage.list({ limit: 1.5 }), "PH_ERR_STORAGE_OPTIONS");
+          for (const limit of [0, -1, 0.5, NaN]) {
+            await rejectsWith(
+              storage.list({ limit }),
+              "PH_ERR_STORAGE_OPTIONS",
+              /^List limit must be positive\.$/,
+            );
+          }
+          await storage.put({ a: 1, b: 2 });
+          assert.deepEqual([...(await storage.list({ limit: 1.5 })).keys()], ["a"]);
         }));
     });
 
@@ -575,6 +583,18 @@ export function storageSuite(target: SuiteTarget): void {
           for (const bad of [0, -5, NaN, Infinity, new Date(NaN), "soon", undefined]) {
             await rejectsWith(storage.setAlarm(bad as number), "PH_ERR_ALARM");
           }
+          // workerd's messages
+          await rejectsWith(
+            storage.setAlarm(0),
+            "PH_ERR_ALARM",
+            /^setAlarm\(\) cannot be called with an alarm time <= 0$/,
+          );
+          await rejectsWith(storage.setAlarm(NaN), "PH_ERR_ALARM", /not a valid Date\.$/);
+          await rejectsWith(
+            storage.setAlarm("soon" as unknown as number),
+            "PH_ERR_ALARM",
+            /is not of type 'date'\.$/,
+          );
         }));
 
       test("deleteAll keeps the alarm", () =>
