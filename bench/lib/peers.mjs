@@ -151,6 +151,9 @@ async function startCli(name, peer) {
         if (Date.now() > deadline) signal("SIGKILL");
         await new Promise((r) => setTimeout(r, 100));
       }
+      // Nothing of a run stays in the work tree (wrangler leaves bundles that a linter would find).
+      rmSync(`${cwd}/.partykit`, { recursive: true, force: true });
+      rmSync(`${cwd}/.wrangler`, { recursive: true, force: true });
     },
   };
 }
