@@ -81,30 +81,55 @@ export function wrapWs(ws: WebSocket): RawSocket {
   return new WsRawSocket(ws);
 }
 
-/** Feeds a `ws` WebSocket's events into the core's sink. Binary arrives as an ArrayBuffer. */
+/** Where the shared listeners below find a socket's sink (one field instead of three closures). */
+const kSink = Symbol("partyhouse.sink");
+const kLog = Symbol("partyhouse.log");
+interface PipedWs {
+  [kSink]: SocketSink;
+  [kLog]: Logger;
+}
+
+function piped(ws: WebSocket): PipedWs {
+  return ws as unknown as PipedWs;
+}
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const sink = piped(this)[kSink];
+  if (!isBinary) {
+    sink.message(data.toString());
+    return;
+  }
+  // ws may hand us a view into a larger pooled buffer; the party must get exactly its bytes.
+  const ab =
+    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+      ? (data.buffer as ArrayBuffer)
+      : (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+  sink.message(ab);
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  piped(this)[kSink].close(code, reason.toString(), code !== 1006);
+}
+
+function onError(this: WebSocket, error: Error & { code?: string }): void {
+  if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+    piped(this)[kLog].error(
+      "PH_ERR_MESSAGE_TOO_LARGE",
+      `closed a connection that sent a message over the size limit (1009)`,
+    );
+  }
+  piped(this)[kSink].error(error);
+}
+
+/**
+ * Feeds a `ws` WebSocket's events into the core's sink. Binary arrives as an ArrayBuffer. The
+ * listeners are shared by every socket (ws calls them with `this` set to the socket).
+ */
 export function pipeWsEvents(ws: WebSocket, sink: SocketSink, log: Logger): void {
-  ws.on("message", (data: Buffer, isBinary: boolean) => {
-    if (!isBinary) {
-      sink.message(data.toString());
-      return;
-    }
-    // ws may hand us a view into a larger pooled buffer; the party must get exactly its bytes.
-    const ab =
-      data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
-        ? (data.buffer as ArrayBuffer)
-        : (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
-    sink.message(ab);
-  });
-  ws.on("close", (code: number, reason: Buffer) => {
-    sink.close(code, reason.toString(), code !== 1006);
-  });
-  ws.on("error", (error: Error & { code?: string }) => {
-    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-      log.error(
-        "PH_ERR_MESSAGE_TOO_LARGE",
-        `closed a connection that sent a message over the size limit (1009)`,
-      );
-    }
-    sink.error(error);
-  });
+  const target = piped(ws);
+  target[kSink] = sink;
+  target[kLog] = log;
+  ws.on("message", onMessage);
+  ws.on("close", onClose);
+  ws.on("error", onError);
 }
