@@ -579,6 +579,8 @@ for (const test of [
   "batch-limits",
   "bad-values",
   "lone-surrogate-key",
+  "list-errors",
+  "alarm-edges",
   "alarm-delete",
 ]) {
   check(`storage.${test}`, (t) => get(t, `/parties/store/s-${test}/${test}`));
