@@ -2,7 +2,7 @@ import { errorMessage, PartyhouseError } from "./errors.js";
 import type { RoomHost } from "./host.js";
 import { executionContext, fetchLobby, roomLobby } from "./lobby.js";
 import type { Logger } from "./log.js";
-import type { PartyDef } from "./party-def.js";
+import type { PartyDef, PartyStatics } from "./party-def.js";
 import { matchPartyPath, pathnameOf } from "./router.js";
 import type { PartyRoute } from "./router.js";
 import { SocketBase } from "./socket-base.js";
@@ -72,6 +72,32 @@ export class PartyApp {
     return null;
   }
 
+  /**
+   * Runs a party's static onBeforeRequest/onBeforeConnect on a mutable copy of the request. What
+   * it returns is passed on as is (a Request continues, a Response answers); a throw becomes
+   * PartyKit's 401 with the message.
+   */
+  private async runBefore(
+    hook: PartyStatics["onBeforeRequest"] | PartyStatics["onBeforeConnect"],
+    what: string,
+    request: Request,
+    route: PartyRoute,
+  ): Promise<unknown> {
+    if (hook === undefined) return request;
+    try {
+      return await hook(
+        new Request(request.url, request),
+        roomLobby(this.host.shared, route.room),
+        executionContext(this.options.log),
+      );
+    } catch (e) {
+      this.options.log.error("PH_ERR_BEFORE", `${what}: ${errorMessage(e)}`, {
+        party: route.party,
+      });
+      return unauthorised(e);
+    }
+  }
+
   /** Answers an HTTP request. `raw` is the adapter's native request, for raw parties. */
   async fetch(request: Request, raw?: unknown): Promise<Response | typeof HANDLED> {
     try {
@@ -85,21 +111,12 @@ export class PartyApp {
         await this.host.getRoom(route.party, route.room).raw("request", raw);
         return HANDLED;
       }
-      let next: Request | Response = request;
-      if (def.statics.onBeforeRequest) {
-        try {
-          next = await def.statics.onBeforeRequest(
-            new Request(request.url, request),
-            roomLobby(this.host.shared, route.room),
-            executionContext(this.options.log),
-          );
-        } catch (e) {
-          this.options.log.error("PH_ERR_BEFORE", `onBeforeRequest: ${errorMessage(e)}`, {
-            party: route.party,
-          });
-          return unauthorised(e);
-        }
-      }
+      const next = await this.runBefore(
+        def.statics.onBeforeRequest,
+        "onBeforeRequest",
+        request,
+        route,
+      );
       if (next instanceof Response) return next;
       if (!def.hasOnRequest) {
         throw new PartyhouseError("PH_ERR_NO_ON_REQUEST", "No onRequest handler");
@@ -141,21 +158,12 @@ export class PartyApp {
         await this.host.getRoom(route.party, route.room).raw("upgrade", raw);
         return { kind: "handled" };
       }
-      let next: Request | Response = request;
-      if (def.statics.onBeforeConnect) {
-        try {
-          next = await def.statics.onBeforeConnect(
-            new Request(request.url, request),
-            roomLobby(this.host.shared, route.room),
-            executionContext(this.options.log),
-          );
-        } catch (e) {
-          this.options.log.error("PH_ERR_BEFORE", `onBeforeConnect: ${errorMessage(e)}`, {
-            party: route.party,
-          });
-          return { kind: "response", response: unauthorised(e) };
-        }
-      }
+      const next = await this.runBefore(
+        def.statics.onBeforeConnect,
+        "onBeforeConnect",
+        request,
+        route,
+      );
       if (next instanceof Response) return { kind: "response", response: next };
       // Anything else but a Request (undefined included) connects with the original request.
       const final = next instanceof Request ? next : request;
