@@ -13,3 +13,12 @@ export const CloseCode = {
   /** Try again later: the room is full. */
   TRY_AGAIN: 1013,
 } as const;
+
+/** A close reason must fit in a control frame: 123 bytes of UTF-8. */
+export function truncateReason(reason: string): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= 123) return reason;
+  let out = reason;
+  while (new TextEncoder().encode(out).length > 120) out = out.slice(0, -1);
+  return out + "...";
+}

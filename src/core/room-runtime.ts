@@ -1,10 +1,11 @@
 import { PartyConnection } from "./connection.js";
 import type { ConnectionEvent } from "./connection.js";
-import { CloseCode } from "./close-codes.js";
+import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
 import { RAW_HANDLER } from "./party-def.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
 import { RoomFacade } from "./room-facade.js";
+import { normalizeTags } from "./tags.js";
 import type { RoomShared } from "./room-shared.js";
 import { preEncode, toWire } from "./socket-base.js";
 import type { SocketBase, SocketHooks } from "./socket-base.js";
@@ -495,45 +496,6 @@ export class RoomRuntime implements SocketHooks {
     const instance = this.instance;
     if (instance !== undefined) this.invoke("dispose", () => instance.dispose());
   }
-}
-
-function normalizeTags(id: string, tags: unknown, strict: boolean): string[] {
-  if (!Array.isArray(tags)) {
-    throw new PartyhouseError("PH_ERR_TAGS", "getConnectionTags must return an array of strings");
-  }
-  const all = [id, ...(tags as unknown[]).filter((t) => t !== id)];
-  if (strict) {
-    // Cloudflare's hibernation API enforces these; PartyKit surfaces them the same way.
-    if (all.length > 10) {
-      throw new PartyhouseError(
-        "PH_ERR_TAGS",
-        "A connection can only have 10 tags, including the default id tag.",
-      );
-    }
-    for (const tag of all) {
-      if (typeof tag !== "string") {
-        throw new PartyhouseError(
-          "PH_ERR_TAGS",
-          `A connection tag must be a string. Received: ${String(tag)}`,
-        );
-      }
-      if (tag === "")
-        throw new PartyhouseError("PH_ERR_TAGS", "A connection tag must not be an empty string.");
-      if (tag.length > 256) {
-        throw new PartyhouseError("PH_ERR_TAGS", "A connection tag must not exceed 256 characters");
-      }
-    }
-  }
-  return all as string[];
-}
-
-/** A close reason must fit in a control frame: 123 bytes of UTF-8. */
-function truncateReason(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
-  if (bytes.length <= 123) return reason;
-  let out = reason;
-  while (new TextEncoder().encode(out).length > 120) out = out.slice(0, -1);
-  return out + "...";
 }
 
 /** Feeds wire events into the room: one small object per connection instead of three closures. */
