@@ -15,6 +15,7 @@ import { LoadGen } from "./lib/driver.mjs";
 import { PEERS, startPeer } from "./lib/peers.mjs";
 import { rssBytes } from "./lib/proc.mjs";
 import { renderMarkdown, renderSvg, summarize } from "./lib/report.mjs";
+import { reexecInNetns } from "../scripts/lib/netns.mjs";
 
 const benchDir = new URL(".", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -48,26 +49,9 @@ if (process.env.PH_BENCH_IN_NETNS !== "1") {
     if (r.status !== 0 && !existsSync(`${root}dist/runtime/start.js`))
       throw new Error("build failed");
   }
-  if (!flag("no-netns") && process.getuid?.() === 0 && spawnSync("ip", ["-V"]).status === 0) {
-    spawnSync("ip", ["netns", "add", NETNS], { stdio: "ignore" });
-    const up = spawnSync("ip", ["netns", "exec", NETNS, "ip", "link", "set", "lo", "up"]);
-    if (up.status === 0) {
-      log(`moving into network namespace ${NETNS} (loopback only)`);
-      const r = spawnSync(
-        "ip",
-        [
-          "netns",
-          "exec",
-          NETNS,
-          process.execPath,
-          ...process.execArgv,
-          ...process.argv.slice(1),
-          "--no-build",
-        ],
-        { stdio: "inherit", env: { ...process.env, PH_BENCH_IN_NETNS: "1" } },
-      );
-      process.exit(r.status ?? 1);
-    }
+  if (!flag("no-netns")) {
+    log(`moving into network namespace ${NETNS} (loopback only) if possible`);
+    reexecInNetns(NETNS, "PH_BENCH_IN_NETNS", ["--no-build"]);
   }
   log("no network namespace (not root, or --no-netns): partykit dev is left out");
 }

@@ -20,6 +20,7 @@ import { createInterface } from "node:readline";
 import { checks } from "./conformance/checks.mjs";
 import { Target } from "./conformance/clients.mjs";
 import { fixtureDir, startServer } from "./conformance/servers.mjs";
+import { reexecInNetns } from "./lib/netns.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -152,18 +153,9 @@ async function compare() {
       const r = spawnSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "inherit" });
       if (r.status !== 0) throw new Error("build failed");
     }
-    if (process.getuid?.() === 0 && !flag("no-netns")) {
-      spawnSync("ip", ["netns", "add", NETNS], { stdio: "ignore" });
-      const up = spawnSync("ip", ["netns", "exec", NETNS, "ip", "link", "set", "lo", "up"]);
-      if (up.status === 0) {
-        log(`moving into network namespace ${NETNS} (loopback only)`);
-        const r = spawnSync(
-          "ip",
-          ["netns", "exec", NETNS, process.execPath, ...process.argv.slice(1), "--no-build"],
-          { stdio: "inherit", env: { ...process.env, PH_CONF_IN_NETNS: "1" } },
-        );
-        process.exit(r.status ?? 1);
-      }
+    if (!flag("no-netns")) {
+      log(`moving into network namespace ${NETNS} (loopback only) if possible`);
+      reexecInNetns(NETNS, "PH_CONF_IN_NETNS", ["--no-build"]);
     }
     log("warning: not in a private network namespace; partykit dev binds 0.0.0.0");
   }

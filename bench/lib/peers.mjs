@@ -4,8 +4,8 @@
 // workerd under them, so their CPU and RSS are summed over the whole process tree.
 import { fork, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { isAlive, processTree } from "./proc.mjs";
+import { freePort } from "../../scripts/lib/netns.mjs";
 
 const here = new URL("..", import.meta.url).pathname;
 
@@ -22,17 +22,6 @@ export const PEERS = {
     script: "servers/partyhouse-socketio.mjs",
   },
 };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * @param {string} name

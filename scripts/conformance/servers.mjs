@@ -4,24 +4,14 @@
 // workerd and esbuild under it.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { sleep } from "./clients.mjs";
+export { freePort } from "../lib/netns.mjs";
+import { freePort } from "../lib/netns.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 export const fixtureDir = `${root}test/fixtures/compat`;
 export const partykitBin = `${root}bench/node_modules/.bin/partykit`;
 export const partyhouseBin = `${root}bin/partyhouse.js`;
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * @param {"partykit" | "partyhouse"} kind
