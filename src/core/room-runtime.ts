@@ -394,11 +394,29 @@ export class RoomRuntime implements SocketHooks {
     // Encode once; each socket then writes the same bytes.
     const encoded = size > 1 ? preEncode(wire) : undefined;
     const skip = without !== undefined && without.length > 0 ? new Set(without) : undefined;
+    // Sockets of an adapter that can frame a message once (ws) share one prepared frame; others
+    // (in-memory stub sockets) take the encoded bytes.
+    let preparer: unknown;
+    let prepared: unknown;
     for (const conn of this.connections.values()) {
       if (skip?.has(conn.id)) continue;
       if (conn.readyState !== ReadyState.OPEN) continue;
-      if (encoded) conn.sendEncoded(encoded.data, encoded.binary);
-      else conn.send(msg);
+      if (encoded === undefined) {
+        conn.send(msg);
+        continue;
+      }
+      const p = conn.preparer;
+      if (p !== undefined) {
+        if (preparer === undefined) {
+          preparer = p;
+          prepared = conn.prepare(encoded.data, encoded.binary);
+        }
+        if (p === preparer) {
+          conn.sendPrepared(prepared);
+          continue;
+        }
+      }
+      conn.sendEncoded(encoded.data, encoded.binary);
     }
   }
 

@@ -83,6 +83,23 @@ export class SocketBase {
     this.hooks.afterSend(this);
   }
 
+  /** @internal the adapter's frame builder, if it has one: the same function for one adapter. */
+  get preparer(): unknown {
+    return this.raw.prepare;
+  }
+
+  /** @internal frames a broadcast once, when the adapter can (see RawSocket.prepare). */
+  prepare(data: Uint8Array, binary: boolean): unknown {
+    return this.raw.prepare?.(data, binary);
+  }
+
+  /** @internal sends what prepare() returned. */
+  sendPrepared(prepared: unknown): void {
+    if (this.raw.readyState !== ReadyState.OPEN) return;
+    this.raw.sendPrepared!(prepared);
+    this.hooks.afterSend(this);
+  }
+
   close(code?: number, reason?: string): void {
     this.raw.close(code, reason);
   }

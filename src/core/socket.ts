@@ -12,6 +12,13 @@ export interface RawSocket {
   readonly bufferedAmount: number;
   readonly protocol: string;
   readonly extensions: string;
+  /**
+   * Optional: builds the wire form of a message once, so a broadcast can write the same bytes to
+   * every socket of the same adapter. The result is opaque to the core.
+   */
+  prepare?(data: Uint8Array, binary: boolean): unknown;
+  /** Sends what `prepare` (of any socket of the same adapter) returned. */
+  sendPrepared?(prepared: unknown): void;
 }
 
 /** What an adapter calls when the peer speaks. Binary data arrives as an ArrayBuffer. */

@@ -205,6 +205,35 @@ describe("Party.Room and Party.Connection", () => {
     for (const cl of [a, b, c]) cl.close();
   });
 
+  it("broadcasts one frame to every member: text of every length class, binary, and a reused buffer", async () => {
+    class Fanout implements Party.Server {
+      constructor(readonly room: Party.Room) {}
+      onMessage(message: string | ArrayBuffer | ArrayBufferView) {
+        if (message !== "go") return;
+        for (const n of [5, 300, 70_000]) this.room.broadcast("x".repeat(n - 1) + "!");
+        const bytes = new Uint8Array([1, 2, 3, 250]);
+        this.room.broadcast(bytes);
+        // The frame is built at broadcast time: changing the buffer afterwards changes nothing sent.
+        bytes[0] = 99;
+      }
+    }
+    const ph = await serve({ parties: { main: Fanout } });
+    const clients = await Promise.all([1, 2, 3].map(() => connect(ph, "/parties/main/fan")));
+    await sleep(30);
+    clients[0]!.send("go");
+    for (const c of clients) {
+      for (const n of [5, 300, 70_000]) {
+        const m = await c.nextText();
+        assert.equal(m.length, n);
+        assert.ok(m.endsWith("!"));
+      }
+      const bin = await c.next();
+      assert.ok(Buffer.isBuffer(bin));
+      assert.deepEqual([...bin], [1, 2, 3, 250]);
+      c.close();
+    }
+  });
+
   it("works with the official partysocket client, which reconnects after the server restarts", async () => {
     const ph = await serve({ parties: { main: Chat } });
     const ps = partySocket(ph, { room: "lobby", id: "ps1" });

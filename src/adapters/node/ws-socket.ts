@@ -1,3 +1,4 @@
+import * as wsModule from "ws";
 import type { WebSocket } from "ws";
 import type { RawSocket, SocketSink } from "../../core/socket.js";
 import type { Logger } from "../../core/log.js";
@@ -9,6 +10,22 @@ const TEXT = { binary: false } as const;
 interface CorkableSocket {
   cork(): void;
   uncork(): void;
+  write(data: Buffer): boolean;
+}
+
+/** The parts of ws's Sender (not in its type declarations) that a prepared broadcast relies on. */
+interface SenderInternals {
+  _state: number;
+  _firstFragment: boolean;
+}
+type FrameFn = (data: Buffer, options: object) => Buffer[];
+const frameOf: FrameFn = (wsModule as unknown as { Sender: { frame: FrameFn } }).Sender.frame;
+
+/** A broadcast message framed once: the whole frame, and its payload for the slow path. */
+interface PreparedFrame {
+  frame: Buffer;
+  payload: Buffer;
+  binary: boolean;
 }
 
 /** Sockets corked in this tick, uncorked together at its end (or sooner, past a bound). */
@@ -46,16 +63,56 @@ class WsRawSocket implements RawSocket {
     this.socket = (ws as unknown as { _socket?: CorkableSocket })._socket;
   }
 
-  send(data: string | Uint8Array, binary: boolean): void {
+  private cork(): void {
     if (!this.corked && this.socket !== undefined) {
       this.corked = true;
       this.socket.cork();
       if (corked.push(this) === 1) process.nextTick(uncorkAll);
       else if (corked.length >= MAX_CORKED) uncorkAll();
     }
+  }
+
+  send(data: string | Uint8Array, binary: boolean): void {
+    this.cork();
     if (typeof data === "string") this.ws.send(data);
     else this.ws.send(data, binary ? BINARY : TEXT);
   }
+  /**
+   * Frames a broadcast once (server frames are not masked, so every member gets the same bytes):
+   * one buffer instead of a header and a two-buffer write per member. The copy also means a user
+   * who reuses their buffer after broadcast() cannot change what is still queued.
+   */
+  prepare(data: Uint8Array, binary: boolean): PreparedFrame {
+    const payload = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const parts = frameOf(payload, {
+      fin: true,
+      rsv1: false,
+      opcode: binary ? 2 : 1,
+      mask: false,
+      readOnly: false,
+    });
+    const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return { frame, payload: frame.subarray(frame.length - payload.length), binary };
+  }
+
+  sendPrepared(prepared: unknown): void {
+    const p = prepared as PreparedFrame;
+    const sender = (this.ws as unknown as { _sender?: SenderInternals })._sender;
+    // Write the bytes ourselves only when ws's sender is idle between whole messages (its state
+    // 0 is DEFAULT: nothing queued behind a compression or a Blob read); else let ws order it.
+    if (
+      this.socket === undefined ||
+      sender === undefined ||
+      sender._state !== 0 ||
+      !sender._firstFragment
+    ) {
+      this.send(p.payload, p.binary);
+      return;
+    }
+    this.cork();
+    this.socket.write(p.frame);
+  }
+
   close(code?: number, reason?: string): void {
     this.ws.close(code, reason);
   }
