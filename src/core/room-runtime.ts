@@ -4,6 +4,7 @@ import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
 import { RAW_HANDLER } from "./party-def.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
+import { EventGate } from "./event-gate.js";
 import { RoomFacade } from "./room-facade.js";
 import { normalizeTags } from "./tags.js";
 import type { RoomShared } from "./room-shared.js";
@@ -29,8 +30,10 @@ export class RoomRuntime implements SocketHooks {
   private storageHandle: (DurableStorage & RoomStorageControl) | undefined;
   private instance: PartyInstance | undefined;
   private starting: Promise<PartyInstance> | undefined;
-  private gate = 0;
-  private queue: Array<() => void> = [];
+  private readonly gate = new EventGate(
+    () => this.instance !== undefined,
+    () => this.wake(),
+  );
   /** Requests, connects and alarms under way; a room with any is never evicted. */
   inflight = 0;
   /** Bumped on every event; the sweeper turns changes into `idleSince` (no clock read per message). */
@@ -77,11 +80,10 @@ export class RoomRuntime implements SocketHooks {
       return Promise.resolve(this.instance);
     }
     if (this.starting === undefined) {
-      this.gate++;
+      this.gate.hold();
       this.starting = this.start().finally(() => {
         this.starting = undefined;
-        this.gate--;
-        this.drain();
+        this.gate.release();
       });
     }
     return this.starting;
@@ -105,26 +107,15 @@ export class RoomRuntime implements SocketHooks {
         },
       );
       // Events queued for this start cannot be delivered to an instance that never started.
-      this.queue = [];
+      this.gate.clear();
       throw e;
     }
     this.instance = instance;
     return instance;
   }
 
-  /** Runs `fn` now, or after the gate opens, keeping arrival order. */
   private run(fn: () => void): void {
-    if (this.gate > 0 || this.queue.length > 0) {
-      this.queue.push(fn);
-      if (this.instance === undefined && this.starting === undefined) this.wake();
-      return;
-    }
-    if (this.instance === undefined) {
-      this.queue.push(fn);
-      this.wake();
-      return;
-    }
-    fn();
+    this.gate.run(fn);
   }
 
   private wake(): void {
@@ -133,28 +124,16 @@ export class RoomRuntime implements SocketHooks {
     });
   }
 
-  private drain(): void {
-    while (this.gate === 0 && this.instance !== undefined && this.queue.length > 0) {
-      const fn = this.queue.shift()!;
-      fn();
-    }
-  }
-
-  /** Resolves when no start or blockConcurrencyWhile holds the room. */
   private whenOpen(): Promise<void> {
-    if (this.gate === 0 && this.queue.length === 0 && this.instance !== undefined) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.run(resolve));
+    return this.gate.whenOpen();
   }
 
   async blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
-    this.gate++;
+    this.gate.hold();
     try {
       return await fn();
     } finally {
-      this.gate--;
-      queueMicrotask(() => this.drain());
+      this.gate.releaseSoon();
     }
   }
 
@@ -281,7 +260,7 @@ export class RoomRuntime implements SocketHooks {
     }
     if (!conn.accepted) return;
     const instance = this.instance;
-    if (this.gate === 0 && this.queue.length === 0 && instance !== undefined) {
+    if (instance !== undefined && this.gate.open) {
       this.deliverMessage(instance, conn, data);
       return;
     }
@@ -477,8 +456,7 @@ export class RoomRuntime implements SocketHooks {
       this.connections.size === 0 &&
       this.inflight === 0 &&
       this.starting === undefined &&
-      this.gate === 0 &&
-      this.queue.length === 0 &&
+      this.gate.quiet &&
       this.quietFor(now) >= idleMs &&
       this.instance?.isBusy() !== true
     );
@@ -487,7 +465,7 @@ export class RoomRuntime implements SocketHooks {
   /** Drops a hibernating room's instance after a quiet period; sockets, state and tags stay. */
   maybeHibernate(now: number, afterMs: number): boolean {
     if (this.instance === undefined || this.hibernates !== true) return false;
-    if (this.inflight > 0 || this.gate > 0 || this.queue.length > 0) return false;
+    if (this.inflight > 0 || !this.gate.quiet) return false;
     if (this.instance.isBusy()) return false;
     if (this.quietFor(now) < afterMs) return false;
     this.instance = undefined;
