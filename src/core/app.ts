@@ -1,3 +1,4 @@
+import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
 import type { RoomHost } from "./host.js";
 import { executionContext, fetchLobby, roomLobby } from "./lobby.js";
@@ -138,10 +139,7 @@ export class PartyApp {
         return roomFailed(e);
       }
     } catch (e) {
-      const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
-      this.options.log.error(code, `fetch error: ${errorMessage(e)}`);
-      const status = e instanceof PartyhouseError && e.status !== 500 ? e.status : 500;
-      return new Response(errorMessage(e), { status });
+      return this.pipelineError("fetch", e);
     }
   }
 
@@ -178,11 +176,16 @@ export class PartyApp {
         open: (socket) => this.host.connect(route.party, route.room, socket, connId, final),
       };
     } catch (e) {
-      const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
-      this.options.log.error(code, `upgrade error: ${errorMessage(e)}`);
-      const status = e instanceof PartyhouseError && e.status !== 500 ? e.status : 500;
-      return { kind: "response", response: new Response(errorMessage(e), { status }) };
+      return { kind: "response", response: this.pipelineError("upgrade", e) };
     }
+  }
+
+  /** Anything the pipeline itself threw: logged with its code, answered with its status (or 500). */
+  private pipelineError(what: "fetch" | "upgrade", e: unknown): Response {
+    const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
+    this.options.log.error(code, `${what} error: ${errorMessage(e)}`);
+    const status = e instanceof PartyhouseError && e.status !== 500 ? e.status : 500;
+    return new Response(errorMessage(e), { status });
   }
 
   private async upgradeOther(request: Request): Promise<UpgradeResult> {
@@ -210,7 +213,7 @@ export class PartyApp {
           )
           .catch((e: unknown) => {
             log.error("PH_ERR_HANDLER", `onSocket: ${errorMessage(e)}`);
-            socket.close(1011, errorMessage(e).slice(0, 120));
+            socket.close(CloseCode.INTERNAL, truncateReason(errorMessage(e)));
           });
         return {
           message: (data) => socket.emit("message", { type: "message", data, target: socket }),

@@ -2,6 +2,7 @@ import { PartyConnection } from "./connection.js";
 import type { ConnectionEvent } from "./connection.js";
 import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
+import type { ErrorCode } from "./errors.js";
 import { RAW_HANDLER } from "./party-def.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
 import { EventGate } from "./event-gate.js";
@@ -20,7 +21,7 @@ import type { Connection, ConnectionContext, Room, WSMessage } from "./types.js"
  * It owns the connections, the storage handle and the user instance. The instance may be dropped
  * (hibernation) while this object and its sockets stay; the whole runtime is dropped on eviction.
  *
- * Ordering: every event goes through `run`, which queues while the room is gated (the instance is
+ * Ordering: every event goes through the EventGate, which queues while the room is held (the instance is
  * starting, or user code is inside blockConcurrencyWhile) and drains in arrival order.
  */
 export class RoomRuntime implements SocketHooks {
@@ -76,9 +77,7 @@ export class RoomRuntime implements SocketHooks {
 
   /** Builds the instance and runs onStart once; concurrent callers share the same start. */
   ensureStarted(): Promise<PartyInstance> {
-    if (this.instance !== undefined && this.starting === undefined) {
-      return Promise.resolve(this.instance);
-    }
+    if (this.isStarted) return Promise.resolve(this.instance!);
     if (this.starting === undefined) {
       this.gate.hold();
       this.starting = this.start().finally(() => {
@@ -97,15 +96,7 @@ export class RoomRuntime implements SocketHooks {
       await instance.onStart();
     } catch (e) {
       this.instance = undefined;
-      this.shared.log.error(
-        "PH_ERR_ON_START",
-        `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`,
-        {
-          party: this.def.name,
-          room: this.id,
-          stack: e instanceof Error ? e.stack : undefined,
-        },
-      );
+      this.logError("PH_ERR_ON_START", "onStart", e);
       // Events queued for this start cannot be delivered to an instance that never started.
       this.gate.clear();
       throw e;
@@ -114,18 +105,10 @@ export class RoomRuntime implements SocketHooks {
     return instance;
   }
 
-  private run(fn: () => void): void {
-    this.gate.run(fn);
-  }
-
   private wake(): void {
     this.ensureStarted().catch(() => {
       /* logged in start() */
     });
-  }
-
-  private whenOpen(): Promise<void> {
-    return this.gate.whenOpen();
   }
 
   async blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
@@ -139,16 +122,26 @@ export class RoomRuntime implements SocketHooks {
 
   // ---- HTTP ----------------------------------------------------------------
 
-  async request(req: Request): Promise<Response> {
+  /** Counts `work` as in flight, so the room is not evicted while it runs. */
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
     this.inflight++;
     try {
-      const instance = await this.ensureStarted();
-      await this.whenOpen();
-      return await instance.onRequest(req);
+      return await work();
     } finally {
       this.inflight--;
       this.touch();
     }
+  }
+
+  /** Starts the instance and waits until an event may run: what every entry point does first. */
+  private async opened(): Promise<PartyInstance> {
+    const instance = await this.ensureStarted();
+    await this.gate.whenOpen();
+    return instance;
+  }
+
+  request(req: Request): Promise<Response> {
+    return this.tracked(async () => (await this.opened()).onRequest(req));
   }
 
   /**
@@ -157,29 +150,18 @@ export class RoomRuntime implements SocketHooks {
    */
   async ready(): Promise<void> {
     if (this.isStarted) return;
-    this.inflight++;
-    try {
-      await this.ensureStarted();
-    } finally {
-      this.inflight--;
-      this.touch();
-    }
+    await this.tracked(() => this.ensureStarted());
   }
 
   /** Hands a raw transport object to a party that asked for it (Socket.IO). */
-  async raw(kind: "request" | "upgrade", raw: unknown): Promise<void> {
-    this.inflight++;
-    try {
-      const instance = await this.ensureStarted();
-      await this.whenOpen();
+  raw(kind: "request" | "upgrade", raw: unknown): Promise<void> {
+    return this.tracked(async () => {
+      const instance = await this.opened();
       if (instance.raw === undefined) {
         throw new PartyhouseError("PH_ERR_INTERNAL", `party "${this.def.name}" has no raw handler`);
       }
       instance.raw[RAW_HANDLER](kind, raw);
-    } finally {
-      this.inflight--;
-      this.touch();
-    }
+    });
   }
 
   // ---- WebSocket -----------------------------------------------------------
@@ -192,20 +174,15 @@ export class RoomRuntime implements SocketHooks {
    * can push to listen-only clients with broadcast.
    */
   connect(raw: RawSocket, connId: string, request: Request): SocketSink {
-    this.inflight++;
     const conn = new PartyConnection(raw, this, connId, request.url, this.shared.plainState);
-    void this.accept(conn, request).finally(() => {
-      this.inflight--;
-      this.touch();
-    });
+    void this.tracked(() => this.accept(conn, request));
     return new ConnectionSink(this, conn);
   }
 
   private async accept(conn: PartyConnection, request: Request): Promise<void> {
     const ctx: ConnectionContext = { request };
     try {
-      const instance = await this.ensureStarted();
-      await this.whenOpen();
+      const instance = await this.opened();
       // Hibernating rooms keep state as Cloudflare attachments: cloned and size-limited.
       if (instance.hibernate) conn.statePolicy = this.shared.hibernatingState;
       if (this.connections.size >= this.shared.limits.maxConnectionsPerRoom) {
@@ -228,17 +205,8 @@ export class RoomRuntime implements SocketHooks {
       await instance.onConnect(conn, ctx);
       conn.accepted = true;
     } catch (e) {
-      this.shared.log.error(
-        "PH_ERR_ON_CONNECT",
-        `party "${this.def.name}" room "${this.id}": ${errorMessage(e)}`,
-        {
-          party: this.def.name,
-          room: this.id,
-          connection: conn.id,
-          stack: e instanceof Error ? e.stack : undefined,
-        },
-      );
-      if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
+      this.logError("PH_ERR_ON_CONNECT", "connect", e, { connection: conn.id });
+      this.forget(conn);
       conn.pending = null;
       conn.close(
         CloseCode.INTERNAL,
@@ -264,7 +232,7 @@ export class RoomRuntime implements SocketHooks {
       this.deliverMessage(instance, conn, data);
       return;
     }
-    this.run(() => this.deliverMessage(this.instance!, conn, data));
+    this.gate.run(() => this.deliverMessage(this.instance!, conn, data));
   }
 
   /** @internal close and error from the wire. */
@@ -272,7 +240,7 @@ export class RoomRuntime implements SocketHooks {
     this.activity++;
     if (event.type === "close" || event.type === "error") {
       // The manager forgets a closed socket at once, so getConnections() inside onClose skips it.
-      if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
+      this.forget(conn);
     }
     if (conn.pending !== null) {
       conn.pending.push(event);
@@ -301,7 +269,7 @@ export class RoomRuntime implements SocketHooks {
     // On workerd a socket that failed (a protocol error, an oversized message) reports onError
     // and nothing after it: no onClose, no "close" event. PartyKit users see exactly that.
     if (event.type === "error") conn.accepted = false;
-    this.run(() => {
+    this.gate.run(() => {
       const instance = this.instance!;
       switch (event.type) {
         case "message":
@@ -340,15 +308,31 @@ export class RoomRuntime implements SocketHooks {
   }
 
   private logHandlerError(what: string, e: unknown): void {
+    this.logError("PH_ERR_HANDLER", what, e);
+  }
+
+  /** One log line for a failure in this room: code, party, room, what failed, and the stack. */
+  private logError(
+    code: ErrorCode,
+    what: string,
+    e: unknown,
+    fields?: Record<string, unknown>,
+  ): void {
     this.shared.log.error(
-      "PH_ERR_HANDLER",
+      code,
       `party "${this.def.name}" room "${this.id}" ${what}: ${errorMessage(e)}`,
       {
         party: this.def.name,
         room: this.id,
+        ...fields,
         stack: e instanceof Error ? e.stack : undefined,
       },
     );
+  }
+
+  /** Drops a connection from the room, unless a newer one with the same id took its place. */
+  private forget(conn: PartyConnection): void {
+    if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
   }
 
   private closeSlowConsumer(socket: SocketBase): void {
@@ -358,9 +342,7 @@ export class RoomRuntime implements SocketHooks {
       `closing connection ${id} in room "${this.id}": ${socket.bufferedAmount} bytes unsent (limit ${this.shared.limits.maxBufferedBytes})`,
       { party: this.def.name, room: this.id, connection: id },
     );
-    if (socket instanceof PartyConnection && this.connections.get(socket.id) === socket) {
-      this.connections.delete(socket.id);
-    }
+    if (socket instanceof PartyConnection) this.forget(socket);
     socket.close(CloseCode.POLICY, "Slow consumer: too many unsent bytes");
   }
 
@@ -417,11 +399,9 @@ export class RoomRuntime implements SocketHooks {
    * Runs onAlarm through the room's queue; resolves or rejects with the handler's outcome. While
    * it runs, getAlarm() no longer reports the alarm at `time` (the scheduler clears it on success).
    */
-  async alarm(time?: number): Promise<void> {
-    this.inflight++;
-    try {
-      const instance = await this.ensureStarted();
-      await this.whenOpen();
+  alarm(time?: number): Promise<void> {
+    return this.tracked(async () => {
+      const instance = await this.opened();
       if (time !== undefined) this.storage.alarmFiring(time);
       try {
         await instance.onAlarm();
@@ -429,10 +409,7 @@ export class RoomRuntime implements SocketHooks {
         if (time !== undefined) this.storage.alarmFiring(null);
         throw e;
       }
-    } finally {
-      this.inflight--;
-      this.touch();
-    }
+    });
   }
 
   // ---- Idle and hibernation -----------------------------------------------
