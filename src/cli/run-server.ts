@@ -1,9 +1,9 @@
 import { createAssetHandler } from "../assets/index.js";
 import { createBundler } from "../bundler/index.js";
 import type { ParsedCli } from "../config/cli-args.js";
-import { loadConfig } from "../config/load.js";
 import { errorMessage, PartyhouseError } from "../core/errors.js";
 import { createLogger } from "../runtime/logger.js";
+import { bundlerLog, loadProjectConfig } from "./project.js";
 import { startPartyhouse } from "../runtime/start.js";
 import type { Partyhouse } from "../runtime/start.js";
 import { scheduleCrons } from "./crons.js";
@@ -16,11 +16,7 @@ import { importParties } from "./import-parties.js";
  */
 export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<Partyhouse> {
   const log = createLogger(mode === "start" ? "json" : "pretty", { verbose: cli.verbose });
-  const config = await loadConfig({
-    cwd: process.cwd(),
-    ...(cli.configPath !== undefined ? { configPath: cli.configPath } : {}),
-    flags: { ...cli.flags, mode },
-  });
+  const config = await loadProjectConfig(cli, mode);
   for (const flag of cli.ignored) log.warn(`${flag} has no effect in partyhouse; ignored`);
 
   // Assigned once the server listens; rebuilds that land before then are ignored.
@@ -28,7 +24,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   let ph: Partyhouse | undefined;
   const bundler = await createBundler(config, {
     watch: mode === "dev",
-    log: { info: (m) => log.info(m), error: (m) => log.error("PH_ERR_BUNDLE", m) },
+    log: bundlerLog(log),
     onRebuild: (event) => {
       if (!ph) return;
       if (!event.ok) {

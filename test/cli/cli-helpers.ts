@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, symlinkSync } from "node:fs";
+import { cpSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -10,6 +10,17 @@ export const binPath = join(repoRoot, "bin/partyhouse.js");
 /** A temp project folder whose node_modules points at the repository's (partysocket etc.). */
 export function tempProject(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+/** A temp copy of `examples/<name>`, so running it never writes state into the repository. */
+export function copyExample(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `ph-example-${name}-`));
+  cpSync(join(repoRoot, "examples", name), dir, {
+    recursive: true,
+    filter: (src) => !/[/\\](node_modules|\.partykit|dist)$/.test(src),
+  });
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
   return dir;
 }

@@ -1,23 +1,9 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client, waitFor } from "../helpers.js";
-import { killAll, repoRoot, startCli } from "./cli-helpers.js";
+import { copyExample, killAll, startCli } from "./cli-helpers.js";
 
 after(killAll);
-
-/** A copy of an example, so running it never writes state into the repository. */
-function copyExample(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `ph-example-${name}-`));
-  cpSync(join(repoRoot, "examples", name), dir, {
-    recursive: true,
-    filter: (src) => !/[/\\](node_modules|\.partykit|dist)$/.test(src),
-  });
-  symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
-  return dir;
-}
 
 type GameMsg =
   | {

@@ -1,11 +1,9 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { chromium } from "playwright-core";
 import type { Browser } from "playwright-core";
-import { killAll, repoRoot, startCli } from "../cli/cli-helpers.js";
+import { copyExample, killAll, startCli } from "../cli/cli-helpers.js";
 import { waitFor } from "../helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -18,13 +16,7 @@ after(async () => {
 
 describe("examples/chat in a real browser", () => {
   it("two pages chat, and a reloaded page shows the history", async () => {
-    // A copy of the example, so the test never writes state into the repository.
-    const dir = mkdtempSync(join(tmpdir(), "ph-e2e-chat-"));
-    cpSync(join(repoRoot, "examples/chat"), dir, {
-      recursive: true,
-      filter: (src) => !/[/\\](node_modules|\.partykit|dist)$/.test(src),
-    });
-    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+    const dir = copyExample("chat");
     const dev = await startCli(["dev", "-p", "0"], dir);
     await waitFor(
       async () => (await fetch(dev.url + "/dist/client.js")).status === 200,

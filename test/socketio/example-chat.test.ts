@@ -1,11 +1,9 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { chromium } from "playwright-core";
 import type { Browser } from "playwright-core";
-import { killAll, repoRoot, startCli } from "../cli/cli-helpers.js";
+import { copyExample, killAll, startCli } from "../cli/cli-helpers.js";
 import type { RunningCli } from "../cli/cli-helpers.js";
 import { client, connected, disconnectClients, next } from "./sio-helpers.js";
 
@@ -32,13 +30,7 @@ async function stop(dev: RunningCli): Promise<void> {
 
 describe("examples/socket.io-chat", () => {
   it("chats over polling-only and websocket-only clients; history survives a restart", async () => {
-    // A copy, so the test never writes state into the repository.
-    dir = mkdtempSync(join(tmpdir(), "ph-sio-chat-"));
-    cpSync(join(repoRoot, "examples/socket.io-chat"), dir, {
-      recursive: true,
-      filter: (src) => !/[/\\](node_modules|\.partykit|dist)$/.test(src),
-    });
-    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+    dir = copyExample("socket.io-chat");
 
     let dev = await startCli(["dev", "-p", "0"], dir);
     const ada = client(dev.url, { transports: ["polling"], query: { partyId: "e2e" } });
