@@ -29,7 +29,7 @@ export interface AppOptions {
    * Extra routes to rooms of raw parties outside `/parties/…` (Socket.IO's `/socket.io/?partyId=`).
    * Returns the room, or null to fall through.
    */
-  rawRoute?: (url: URL) => PartyRoute | null;
+  rawRoute?: (pathname: string, url: string) => PartyRoute | null;
 }
 
 /**
@@ -53,7 +53,8 @@ export class PartyApp {
     const route = matchPartyPath(pathname);
     if (route !== null) return { route, def: this.host.getDef(route.party), raw: false };
     if (this.options.rawRoute) {
-      const raw = this.options.rawRoute(new URL(request.url));
+      // The pathname is already cut out; a route parses the URL only for a path it owns.
+      const raw = this.options.rawRoute(pathname, request.url);
       if (raw !== null) return { route: raw, def: this.host.getDef(raw.party), raw: true };
     }
     return null;

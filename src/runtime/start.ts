@@ -101,7 +101,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.siteAssets ? { siteAssets: options.siteAssets } : {}),
     ...(options.notFoundPage ? { notFoundPage: options.notFoundPage } : {}),
     ...(options.crons ? { crons: options.crons } : {}),
-    rawRoute: (url) => userRoute?.(url) ?? socketIO?.(url) ?? null,
+    rawRoute: (pathname, url) => userRoute?.(pathname, url) ?? socketIO?.(pathname, url) ?? null,
   });
   const node = createNodeServer(app, { maxMessageBytes: limits.maxMessageBytes, log });
   const hostname = options.hostname ?? "127.0.0.1";

@@ -12,16 +12,16 @@ import { DEFAULT_SOCKETIO_ROOM, socketIOInfo } from "./marker.js";
  */
 export function socketIORoute(
   parties: Record<string, unknown>,
-): ((url: URL) => PartyRoute | null) | null {
+): ((pathname: string, url: string) => PartyRoute | null) | null {
   const names = Object.keys(parties);
   const party = ["main", ...names].find((name) => socketIOInfo(parties[name]) !== undefined);
   if (party === undefined) return null;
   const { enginePath, basePath } = socketIOInfo(parties[party])!;
-  return (url) => {
-    const { pathname } = url;
+  return (pathname, url) => {
     // Engine.IO's prefix check, plus the client files that live next to it (`/socket.io/socket.io.js`).
     if (!pathname.startsWith(enginePath) && !pathname.startsWith(`${basePath}/`)) return null;
-    const id = url.searchParams.get("partyId") || url.searchParams.get("partyID");
+    const { searchParams } = new URL(url);
+    const id = searchParams.get("partyId") || searchParams.get("partyID");
     // A room id is the still-encoded path segment, so `?partyId=a b` is the room `/parties/x/a%20b`.
     return { party, room: id ? encodeURIComponent(id) : DEFAULT_SOCKETIO_ROOM };
   };
