@@ -229,9 +229,8 @@ export class PartyApp {
 
   private async fetchOther(request: Request): Promise<Response> {
     const statics = this.main.statics;
-    const url = new URL(request.url);
-    if (url.pathname === "/__scheduled__" && statics.onCron) {
-      const name = url.searchParams.get("cron") || "unknown";
+    if (statics.onCron && pathnameOf(request.url) === "/__scheduled__") {
+      const name = new URL(request.url).searchParams.get("cron") || "unknown";
       const cron = this.options.crons?.[name] ?? "* * * * *";
       await this.runCron(name, cron);
       return new Response(`ran cron ${name}: ${cron}`, { status: 200 });
