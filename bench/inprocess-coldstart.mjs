@@ -1,6 +1,5 @@
-/* global Request */
 // Room cold start inside one process, without the network and without storage (memory driver):
-// from handing a socket to the room host to the party's greeting in onConnect, for N new rooms in
+// from opening a socket to the room through a party stub to the party's greeting in onConnect, for N new rooms in
 // a row. This isolates what partyhouse adds per room (runtime, instance, onStart, connection).
 // Prints one JSON line. Usage: node --expose-gc bench/inprocess-coldstart.mjs [rooms]
 import { performance } from "node:perf_hooks";
@@ -11,31 +10,16 @@ const { default: BenchParty } = await import("./servers/party.js");
 const { startPartyhouse } = await import("../dist/runtime/start.js");
 const ph = await startPartyhouse({ parties: { main: BenchParty }, storage: { kind: "memory" } });
 
-function fakeSocket(onSend) {
-  return {
-    send: onSend,
-    close() {},
-    terminate() {},
-    readyState: 1,
-    bufferedAmount: 0,
-    protocol: "",
-    extensions: "",
-  };
-}
-
+// A party stub's socket: the public in-process road into a room (an in-memory socket pair, so
+// the figure includes its microtask hops but no network).
 async function coldStart(i) {
-  const request = new Request(`${ph.url}/parties/main/c${i}`);
   let greeted;
   const done = new Promise((r) => (greeted = r));
   const t0 = process.hrtime.bigint();
-  ph.host.connect(
-    "main",
-    `c${i}`,
-    fakeSocket(() => greeted(process.hrtime.bigint())),
-    `conn${i}`,
-    request,
-  );
+  const socket = ph.parties.main.get(`c${i}`).connect();
+  socket.addEventListener("message", () => greeted(process.hrtime.bigint()), { once: true });
   const t1 = await done;
+  socket.close();
   return Number(t1 - t0) / 1e6;
 }
 
@@ -52,7 +36,7 @@ console.log(
     p99ms: percentileOf(times, 99),
     maxms: percentileOf(times, 100),
     roomsPerSec: rooms / seconds,
-    liveRooms: ph.host.roomCount,
+    liveRooms: ph.inspect.counts().rooms,
   }),
 );
 await ph.close();

@@ -68,7 +68,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
       : {}),
   });
   const server = ph;
-  const crons = scheduleCrons(config.crons, (name, expr) => server.app.runCron(name, expr), log);
+  const crons = scheduleCrons(config.crons, (name, expr) => server.runCron(name, expr), log);
   const where = config.persist.kind === "memory" ? "in memory" : config.persist.path;
   log.info(`partyhouse ${mode}: listening on ${ph.url} (storage ${where})`, {
     parties: Object.keys(config.parties),

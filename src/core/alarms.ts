@@ -43,8 +43,21 @@ export class AlarmScheduler {
     this.arm(key, party, room, entry, time - Date.now());
   }
 
-  load(rows: AlarmRow[]): void {
-    for (const row of rows) this.set(row.party, row.room, row.time);
+  /** Schedules rows read from storage, leaving alone rooms whose alarm is already known. */
+  load(rows: readonly AlarmRow[]): void {
+    for (const row of rows) {
+      if (!this.pending.has(`${row.party}\u0000${row.room}`))
+        this.set(row.party, row.room, row.time);
+    }
+  }
+
+  has(party: string, room: string): boolean {
+    return this.pending.has(`${party}\u0000${room}`);
+  }
+
+  /** Alarms with a timer (for the inspection API). */
+  get size(): number {
+    return this.pending.size;
   }
 
   /** Rooms whose alarm is due or running keep the room from being evicted. */

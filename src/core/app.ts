@@ -110,7 +110,7 @@ export class PartyApp {
       const bad = this.checkRoomId(route.room);
       if (bad) return bad;
       if (def.wantsRaw && raw !== undefined) {
-        await this.host.getRoom(route.party, route.room).raw("request", raw);
+        await (await this.host.enter(route.party, route.room)).raw("request", raw);
         return HANDLED;
       }
       const next = await this.runBefore(
@@ -126,7 +126,7 @@ export class PartyApp {
       // PartyKit hands whatever onBeforeRequest returned to the room's fetch, so anything but a
       // Request fails there as an invalid URL.
       if (!(next instanceof Request)) throw new TypeError(`Invalid URL: ${String(next)}`);
-      const room = this.host.getRoom(route.party, route.room);
+      const room = await this.host.enter(route.party, route.room);
       try {
         return await room.request(next);
       } catch (e) {
@@ -154,7 +154,7 @@ export class PartyApp {
       const bad = this.checkRoomId(route.room);
       if (bad) return { kind: "response", response: bad };
       if (def.wantsRaw && raw !== undefined) {
-        await this.host.getRoom(route.party, route.room).raw("upgrade", raw);
+        await (await this.host.enter(route.party, route.room)).raw("upgrade", raw);
         return { kind: "handled" };
       }
       const next = await this.runBefore(
@@ -166,16 +166,14 @@ export class PartyApp {
       if (next instanceof Response) return { kind: "response", response: next };
       // Anything else but a Request (undefined included) connects with the original request.
       const final = next instanceof Request ? next : request;
+      const room = await this.host.enter(route.party, route.room);
       try {
-        await this.host.getRoom(route.party, route.room).ready();
+        await room.ready();
       } catch (e) {
         return { kind: "response", response: roomFailed(e) };
       }
       const connId = new URL(final.url).searchParams.get("_pk") || crypto.randomUUID();
-      return {
-        kind: "accept",
-        open: (socket) => this.host.connect(route.party, route.room, socket, connId, final),
-      };
+      return { kind: "accept", open: (socket) => room.connect(socket, connId, final) };
     } catch (e) {
       return { kind: "response", response: this.pipelineError("upgrade", e) };
     }

@@ -4,9 +4,10 @@ import { errorMessage, PartyhouseError } from "./errors.js";
 import type { Limits } from "./limits.js";
 import type { Logger } from "./log.js";
 import type { PartyDef } from "./party-def.js";
+import { LocalPlacement } from "./placement.js";
+import type { Placement, RoomLocation } from "./placement.js";
 import { RoomRuntime } from "./room-runtime.js";
 import type { RoomShared } from "./room-shared.js";
-import type { RawSocket, SocketSink } from "./socket.js";
 import type { StorageProvider } from "./storage-api.js";
 import { createParties } from "./stubs.js";
 import type { StubTarget } from "./stubs.js";
@@ -25,20 +26,33 @@ export interface HostOptions {
   measure(value: unknown): number;
   /** Alarm retry base delay (ms); tests shorten it. */
   alarmRetryBaseMs?: number;
+  /** Who owns a room; defaults to this process owning every room. */
+  placement?: Placement;
+  /** How often stored alarms that fall due soon are read into timers (ms). */
+  alarmSweepMs?: number;
 }
+
+/** Alarms read per sweep at most; a store with more due at once catches up over a few sweeps. */
+const ALARM_SWEEP_BATCH = 10_000;
+const DEFAULT_ALARM_SWEEP_MS = 30_000;
 
 const noAssets: AssetFetcher = { fetch: () => Promise.resolve(null) };
 
 /**
  * Owns the live rooms of this process: creates them on demand, evicts idle ones, hibernates
  * instances, fires alarms, and gives party stubs direct access to rooms.
+ *
+ * `enter` is the one entrance: requests, upgrades, raw transports, stubs and alarms all reach a
+ * room through it, and it asks the placement before it takes a room on.
  */
 export class RoomHost {
   private readonly rooms = new Map<string, RoomRuntime>();
   private defs: ReadonlyMap<string, PartyDef>;
   readonly shared: RoomShared;
   readonly alarms: AlarmScheduler;
+  private readonly placement: Placement;
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  private alarmSweeper: ReturnType<typeof setInterval> | undefined;
   private originValue = "http://127.0.0.1";
   private closed = false;
 
@@ -51,13 +65,20 @@ export class RoomHost {
       );
     }
     const log = options.log;
+    this.placement = options.placement ?? new LocalPlacement();
     const target: StubTarget = {
       origin: () => this.originValue,
-      roomRequest: (party, room, request) => this.getRoom(party, room).request(request),
+      roomRequest: async (party, room, request) => (await this.enter(party, room)).request(request),
       roomConnect: (party, room, request, pair) => {
         const url = new URL(request.url);
         const id = url.searchParams.get("_pk") || crypto.randomUUID();
-        pair.attach(this.getRoom(party, room).connect(pair.server, id, request));
+        // The pair buffers what the client sends until the room is attached.
+        Promise.resolve()
+          .then(() => this.enter(party, room))
+          .then(
+            (rt) => pair.attach(rt.connect(pair.server, id, request)),
+            (e: unknown) => pair.server.close(CloseCode.INTERNAL, errorMessage(e)),
+          );
       },
       onListenerError: (e) =>
         log.error("PH_ERR_HANDLER", `stub socket listener: ${errorMessage(e)}`),
@@ -97,9 +118,20 @@ export class RoomHost {
     };
   }
 
-  /** Loads every stored alarm (due ones fire now) and starts the idle sweeper. */
+  /**
+   * Reads the alarms that fall due soon (due ones fire now) and starts the sweepers. Alarms further
+   * off are read by later sweeps, each looking two sweep periods ahead, so every alarm has its
+   * timer at least one period before it is due and far-off ones cost nothing until then.
+   */
   async start(): Promise<void> {
-    this.alarms.load(await this.options.storage.listAlarms());
+    await this.sweepAlarms();
+    const sweepMs = this.options.alarmSweepMs ?? DEFAULT_ALARM_SWEEP_MS;
+    this.alarmSweeper = setInterval(() => {
+      this.sweepAlarms().catch((e: unknown) =>
+        this.options.log.error("PH_ERR_STORAGE_IO", `reading due alarms: ${errorMessage(e)}`),
+      );
+    }, sweepMs);
+    (this.alarmSweeper as { unref?: () => void }).unref?.();
     const { idleTimeoutMs, hibernateAfterMs } = this.options.limits;
     const every = Math.max(
       10,
@@ -122,53 +154,128 @@ export class RoomHost {
     return this.defs.get(name);
   }
 
-  /** The live room, created on first use. */
-  getRoom(party: string, room: string): RoomRuntime {
+  /**
+   * The one entrance to a room: the live room, or the room taken on now if the placement says it
+   * belongs here. A live room answers synchronously (the hot path of every request to it).
+   */
+  enter(party: string, room: string): RoomRuntime | Promise<RoomRuntime> {
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
-    const key = `${party}\u0000${room}`;
-    let rt = this.rooms.get(key);
-    if (rt === undefined) {
-      const def = this.defs.get(party);
-      if (def === undefined) {
-        throw new PartyhouseError("PH_ERR_PARTY_NOT_FOUND", `Party ${party} not found`, {
-          status: 404,
-        });
-      }
-      rt = new RoomRuntime(def, room, this.shared);
-      this.rooms.set(key, rt);
+    const live = this.rooms.get(`${party}\u0000${room}`);
+    if (live !== undefined) return live;
+    const def = this.defs.get(party);
+    if (def === undefined) {
+      throw new PartyhouseError("PH_ERR_PARTY_NOT_FOUND", `Party ${party} not found`, {
+        status: 404,
+      });
     }
+    const where = this.placement.locate({ party, room });
+    if (where instanceof Promise) return where.then((w) => this.takeOn(def, room, w));
+    return this.takeOn(def, room, where);
+  }
+
+  private takeOn(def: PartyDef, room: string, where: RoomLocation): RoomRuntime {
+    if (where.kind !== "here") {
+      // Forwarding to the owner arrives with the distributed mode.
+      throw new PartyhouseError(
+        "PH_ERR_NOT_OWNER",
+        `room "${room}" of party "${def.name}" is owned by ${where.url}`,
+        { status: 503 },
+      );
+    }
+    const key = `${def.name}\u0000${room}`;
+    // Another road may have taken the room on while the placement answered.
+    const raced = this.rooms.get(key);
+    if (raced !== undefined) return raced;
+    if (this.closed)
+      throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
+    const rt = new RoomRuntime(def, room, this.shared);
+    this.rooms.set(key, rt);
+    this.loadAlarm(rt);
     return rt;
   }
 
-  /** Live rooms (for tests, metrics and benchmarks). */
-  get roomCount(): number {
-    return this.rooms.size;
-  }
-
-  peekRoom(party: string, room: string): RoomRuntime | undefined {
+  /** The live room, if any: never takes one on (inspection, eviction). */
+  peek(party: string, room: string): RoomRuntime | undefined {
     return this.rooms.get(`${party}\u0000${room}`);
   }
 
-  connect(
-    party: string,
-    room: string,
-    raw: RawSocket,
-    connId: string,
-    request: Request,
-  ): SocketSink {
-    return this.getRoom(party, room).connect(raw, connId, request);
+  /** Every live room (inspection). */
+  liveRooms(): IterableIterator<RoomRuntime> {
+    return this.rooms.values();
+  }
+
+  /**
+   * A room taken on learns its stored alarm now. Skipped when the scheduler already knows it (a
+   * sweep read it) or it changed while the read ran (the change is newer than what was read).
+   */
+  private loadAlarm(rt: RoomRuntime): void {
+    const party = rt.def.name;
+    if (this.alarms.has(party, rt.id)) return;
+    const seen = rt.alarmChanges;
+    rt.storage.getAlarm().then(
+      (time) => {
+        if (time === null || rt.alarmChanges !== seen || this.alarms.has(party, rt.id)) return;
+        this.alarms.set(party, rt.id, time);
+      },
+      (e: unknown) =>
+        this.options.log.error(
+          "PH_ERR_STORAGE_IO",
+          `reading the alarm of ${party}/${rt.id}: ${errorMessage(e)}`,
+        ),
+    );
+  }
+
+  private async sweepAlarms(): Promise<void> {
+    if (this.closed) return;
+    const sweepMs = this.options.alarmSweepMs ?? DEFAULT_ALARM_SWEEP_MS;
+    const rows = await this.options.storage.listAlarms({
+      until: Date.now() + 2 * sweepMs,
+      limit: ALARM_SWEEP_BATCH,
+    });
+    if (!this.closed) this.alarms.load(rows);
   }
 
   private openStorage(party: string, room: string) {
     return this.options.storage.open(
       { party, room },
-      { onAlarmChange: (time) => this.alarms.set(party, room, time) },
+      {
+        onAlarmChange: (time) => {
+          const rt = this.rooms.get(`${party}\u0000${room}`);
+          if (rt !== undefined) rt.alarmChanges++;
+          this.alarms.set(party, room, time);
+        },
+      },
     );
   }
 
-  private fireAlarm(party: string, room: string, time: number): Promise<void> {
-    return this.getRoom(party, room).alarm(time);
+  private async fireAlarm(party: string, room: string, time: number): Promise<void> {
+    return (await this.enter(party, room)).alarm(time);
+  }
+
+  /** Drops a room from this process: its instance, its storage state, its placement. */
+  private drop(key: string, rt: RoomRuntime): void {
+    this.rooms.delete(key);
+    rt.dispose();
+    const ref = { party: rt.def.name, room: rt.id };
+    this.options.storage.release(ref);
+    this.releasePlacement(ref);
+  }
+
+  private releasePlacement(ref: { party: string; room: string }): void {
+    try {
+      const r = this.placement.release(ref);
+      if (r instanceof Promise) r.catch((e: unknown) => this.logRelease(ref, e));
+    } catch (e) {
+      this.logRelease(ref, e);
+    }
+  }
+
+  private logRelease(ref: { party: string; room: string }, e: unknown): void {
+    this.options.log.error(
+      "PH_ERR_INTERNAL",
+      `releasing ${ref.party}/${ref.room} from placement: ${errorMessage(e)}`,
+    );
   }
 
   /** Evicts idle rooms and drops idle hibernating instances. */
@@ -176,8 +283,7 @@ export class RoomHost {
     const { idleTimeoutMs, hibernateAfterMs } = this.options.limits;
     for (const [key, rt] of this.rooms) {
       if (rt.isIdle(now, idleTimeoutMs) && !this.alarms.isDue(rt.def.name, rt.id, now)) {
-        this.rooms.delete(key);
-        rt.dispose();
+        this.drop(key, rt);
         continue;
       }
       rt.maybeHibernate(now, hibernateAfterMs);
@@ -190,7 +296,10 @@ export class RoomHost {
    */
   reload(parties: ReadonlyMap<string, PartyDef>): void {
     this.defs = parties;
-    for (const rt of this.rooms.values()) rt.closeAll(CloseCode.RESTART, "Server reloaded");
+    for (const rt of this.rooms.values()) {
+      rt.closeAll(CloseCode.RESTART, "Server reloaded");
+      this.options.storage.release({ party: rt.def.name, room: rt.id });
+    }
     this.rooms.clear();
   }
 
@@ -202,6 +311,7 @@ export class RoomHost {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    if (this.alarmSweeper !== undefined) clearInterval(this.alarmSweeper);
     this.alarms.stop();
     const rooms = [...this.rooms.values()];
     for (const rt of rooms) rt.closeAll(CloseCode.RESTART, "Server shutting down");
@@ -212,6 +322,9 @@ export class RoomHost {
     await new Promise((r) => setTimeout(r, 20));
     await Promise.allSettled(rooms.map((rt) => rt.flushStorage()));
     this.rooms.clear();
+    await Promise.allSettled(
+      rooms.map((rt) => this.placement.release({ party: rt.def.name, room: rt.id })),
+    );
     await this.options.storage.close();
   }
 }

@@ -43,6 +43,8 @@ export class RoomRuntime implements SocketHooks {
   private idleSince = Date.now();
   /** Known once the instance was first built (class form reads `options.hibernate`). */
   hibernates: boolean | undefined;
+  /** Bumped when a commit changes the alarm, so a slower read of the old one is not applied. */
+  alarmChanges = 0;
 
   constructor(
     readonly def: PartyDef,

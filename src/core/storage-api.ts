@@ -71,6 +71,12 @@ export interface AlarmRow extends RoomRef {
   readonly time: number;
 }
 
+/** Which alarm rows to list: due before `until` (epoch ms), earliest first, at most `limit`. */
+export interface AlarmQuery {
+  readonly until?: number;
+  readonly limit?: number;
+}
+
 /**
  * What the core needs from a storage implementation. `open` returns the room's storage; the core
  * passes `onAlarmChange` so the storage can tell it when an alarm was set or removed, and the core
@@ -81,8 +87,16 @@ export interface StorageProvider {
     ref: RoomRef,
     hooks: { onAlarmChange(time: number | null): void },
   ): DurableStorage & RoomStorageControl;
-  /** Every alarm row in the store, read once at start so due alarms fire after a restart. */
-  listAlarms(): Promise<AlarmRow[]>;
+  /**
+   * Alarm rows of every room, earliest first (including writes not yet committed). The host
+   * reads only those due soon, so a store with millions of far-off alarms costs nothing at start.
+   */
+  listAlarms(query?: AlarmQuery): Promise<AlarmRow[]>;
+  /**
+   * The room is gone from this process (evicted, reset): once its pending writes are durable its
+   * in-memory state is freed. A later `open` of the same room starts afresh from the driver.
+   */
+  release(ref: RoomRef): void;
   /** Commit everything pending and release files and connections. */
   close(): Promise<void>;
 }

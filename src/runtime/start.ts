@@ -1,16 +1,18 @@
 import { createNodeServer } from "../adapters/node/server.js";
-import type { NodeServer } from "../adapters/node/server.js";
 import { PartyApp } from "../core/app.js";
 import type { AppOptions } from "../core/app.js";
 import { RoomHost } from "../core/host.js";
+import { createInspector } from "../core/inspect.js";
+import type { Inspector } from "../core/inspect.js";
 import { defaultLimits } from "../core/limits.js";
 import type { Limits } from "../core/limits.js";
 import type { Logger } from "../core/log.js";
+import type { Placement } from "../core/placement.js";
 import { silentLogger } from "../core/log.js";
 import { definePartyFromModule } from "../core/party-def.js";
 import type { PartyDef } from "../core/party-def.js";
 import type { StorageProvider } from "../core/storage-api.js";
-import type { AssetFetcher } from "../core/types.js";
+import type { AssetFetcher, Parties } from "../core/types.js";
 import { socketIORoute } from "../socketio/route.js";
 import { createStorageProvider } from "../storage/provider.js";
 import { measureSerialized } from "./measure.js";
@@ -42,6 +44,11 @@ export interface StartOptions {
    */
   rawRoute?: AppOptions["rawRoute"];
   alarmRetryBaseMs?: number;
+  /**
+   * @internal Who owns a room (the distributed mode's seam); defaults to this process owning
+   * every room.
+   */
+  placement?: Placement;
 }
 
 /** A running partyhouse server. */
@@ -49,9 +56,15 @@ export interface Partyhouse {
   /** `http://host:port`. */
   readonly url: string;
   readonly port: number;
-  readonly host: RoomHost;
-  readonly app: PartyApp;
-  readonly node: NodeServer;
+  /**
+   * Party stubs for code in this process: `ph.parties.main.get("lobby").fetch("/x")` reaches the
+   * room as `room.context.parties` does from a party (no network hop, no onBefore* hooks).
+   */
+  readonly parties: Parties;
+  /** What runs here: live rooms, connections, a room's storage (tests, health, metrics). */
+  readonly inspect: Inspector;
+  /** Runs the main party's static onCron now, as the scheduler does on each tick. */
+  runCron(name: string, cron: string): Promise<void>;
   /** Replaces the party code; rooms restart (sockets closed with 1012), storage stays. */
   reload(parties: Record<string, unknown>): void;
   /** Graceful stop: stop accepting, close sockets with 1012, flush storage. */
@@ -93,6 +106,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.alarmRetryBaseMs !== undefined
       ? { alarmRetryBaseMs: options.alarmRetryBaseMs }
       : {}),
+    ...(options.placement ? { placement: options.placement } : {}),
   });
   let socketIO = socketIORoute(options.parties);
   const userRoute = options.rawRoute;
@@ -114,9 +128,9 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
   return {
     url,
     port: address.port,
-    host,
-    app,
-    node,
+    parties: host.shared.parties,
+    inspect: createInspector(host),
+    runCron: (name, cron) => app.runCron(name, cron),
     reload(parties) {
       host.reload(defineParties(parties));
       socketIO = socketIORoute(parties);

@@ -3,7 +3,7 @@
  * only stores bytes: values arrive already v8-serialized and keys already validated, and it never
  * sees the in-memory overlay of writes that are not committed yet.
  */
-import type { AlarmRow, RoomRef } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../core/storage-api.js";
 
 /**
  * SQLite answers synchronously and Postgres will not. Methods may return either; asynchronous
@@ -60,8 +60,11 @@ export interface StorageDriver {
   getAlarm(ref: RoomRef): MaybePromise<number | null>;
   /** Applies `batch` atomically; once this returns (or resolves) the batch is durable. */
   commit(ref: RoomRef, batch: Batch): MaybePromise<void>;
-  /** Every alarm row of every room, earliest first. */
-  listAlarms(): MaybePromise<AlarmRow[]>;
+  /**
+   * Alarm rows of every room, earliest first: those due before `query.until` (epoch ms; all when
+   * absent), at most `query.limit` of them.
+   */
+  listAlarms(query?: AlarmQuery): MaybePromise<AlarmRow[]>;
   /** Releases files and connections. Called once, after every commit has finished. */
   close(): MaybePromise<void>;
 }

@@ -2,7 +2,7 @@
  * A driver that keeps everything in process memory: for `--persist false` and for tests. It has
  * the same ordering and batch semantics as the SQLite driver, and nothing survives the process.
  */
-import type { AlarmRow, RoomRef } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../core/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
 import { compareKeys, roomKey } from "./keys.js";
 
@@ -86,9 +86,12 @@ export class MemoryDriver implements StorageDriver {
     }
   }
 
-  listAlarms(): AlarmRow[] {
+  listAlarms(query?: AlarmQuery): AlarmRow[] {
     this.#checkOpen();
-    return [...this.#alarms.values()].sort((a, b) => a.time - b.time);
+    const until = query?.until ?? Infinity;
+    const due = [...this.#alarms.values()].filter((a) => a.time < until);
+    due.sort((a, b) => a.time - b.time);
+    return query?.limit === undefined ? due : due.slice(0, query.limit);
   }
 
   close(): void {

@@ -4,13 +4,13 @@
 import { PartyhouseError, errorMessage } from "../core/errors.js";
 import { defaultLimits } from "../core/limits.js";
 import type { Limits } from "../core/limits.js";
-import type { AlarmRow, RoomRef, StorageProvider } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef, StorageProvider } from "../core/storage-api.js";
 import type { StorageLimits } from "./args.js";
 import type { StorageDriver } from "./driver.js";
 import { roomKey } from "./keys.js";
 import { MemoryDriver } from "./memory.js";
 import type { RoomStorageHooks } from "./room-core.js";
-import { RoomStorage, drain } from "./room-storage.js";
+import { RoomStorage, drain, idle } from "./room-storage.js";
 import { SqliteDriver } from "./sqlite.js";
 
 export type StorageProviderOptions =
@@ -67,6 +67,8 @@ export function providerFromDriver(
 interface OpenRoom {
   readonly storage: RoomStorage;
   hooks: RoomStorageHooks;
+  /** Set by release(), cleared by a reopen: the entry is dropped once its writes are durable. */
+  released: boolean;
 }
 
 class DriverStorageProvider implements StorageProvider {
@@ -91,10 +93,12 @@ class DriverStorageProvider implements StorageProvider {
     const existing = this.#rooms.get(id);
     if (existing !== undefined) {
       existing.hooks = hooks;
+      existing.released = false;
       return existing.storage;
     }
     const room: OpenRoom = {
       hooks,
+      released: false,
       storage: new RoomStorage({
         driver: this.driver,
         ref: { party: ref.party, room: ref.room },
@@ -107,14 +111,33 @@ class DriverStorageProvider implements StorageProvider {
     return room.storage;
   }
 
-  async listAlarms(): Promise<AlarmRow[]> {
+  /**
+   * Forgets the room once everything it wrote is durable, so a server that sees many rooms come
+   * and go holds memory only for the live ones. A reopen before that keeps the same object (its
+   * writes in flight stay visible to the new instance).
+   */
+  release(ref: RoomRef): void {
+    const id = roomKey(ref);
+    const room = this.#rooms.get(id);
+    if (room === undefined) return;
+    room.released = true;
+    const forget = () => {
+      if (this.#rooms.get(id) === room && room.released && room.storage[idle]()) {
+        this.#rooms.delete(id);
+      }
+    };
+    if (room.storage[idle]()) forget();
+    else room.storage[drain]().then(forget, forget);
+  }
+
+  async listAlarms(query?: AlarmQuery): Promise<AlarmRow[]> {
     if (this.#closed) {
       throw new PartyhouseError("PH_ERR_STORAGE_CLOSED", "Storage is closed; cannot list alarms.");
     }
     // Include alarms set moments ago that are not committed yet.
     await Promise.allSettled([...this.#rooms.values()].map((room) => room.storage[drain]()));
     try {
-      return await this.driver.listAlarms();
+      return await this.driver.listAlarms(query);
     } catch (e) {
       throw new PartyhouseError("PH_ERR_STORAGE_IO", `Listing alarms failed: ${errorMessage(e)}`, {
         cause: e,

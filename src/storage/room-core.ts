@@ -84,6 +84,11 @@ export class RoomCore {
     this.#firingAlarm = time;
   }
 
+  /** Nothing pending: every write issued so far is durable (or failed). */
+  get idle(): boolean {
+    return this.#layers.length === 0;
+  }
+
   // Writes.
 
   /** The layer collecting this turn's writes; opening one schedules its commit. */

@@ -38,6 +38,8 @@ export interface RoomStorageOptions {
 
 /** Lets the provider commit what is pending after it has refused new calls (see provider.ts). */
 export const drain: unique symbol = Symbol("partyhouse.storage.drain");
+/** True when no write is pending (see provider.ts release). */
+export const idle: unique symbol = Symbol("partyhouse.storage.idle");
 
 const ignore = (): void => {};
 
@@ -182,6 +184,10 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
   /** Commits everything pending even after close; only the provider calls this. */
   [drain](): Promise<void> {
     return this.#core.flush();
+  }
+
+  [idle](): boolean {
+    return this.#core.idle;
   }
 
   #ensureOpen(): void {

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
-import type { AlarmRow, RoomRef } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../core/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
 
 export interface SqliteDriverOptions {
@@ -39,6 +39,7 @@ const SCHEMA = `
     time INTEGER NOT NULL,
     PRIMARY KEY (party, room)
   ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (time);
 `;
 
 export class SqliteDriver implements StorageDriver {
@@ -50,7 +51,7 @@ export class SqliteDriver implements StorageDriver {
   readonly #getAlarm: Database.Statement<[string, string], number>;
   readonly #setAlarm: Database.Statement<[string, string, number]>;
   readonly #clearAlarm: Database.Statement<[string, string]>;
-  readonly #listAlarms: Database.Statement<[], AlarmRow>;
+  readonly #listAlarms: Database.Statement<[number, number], AlarmRow>;
   /** List statements by shape (bounds present, direction), prepared on first use. */
   readonly #lists = new Map<string, Database.Statement<unknown[], [string, Buffer]>>();
   readonly #commit: (ref: RoomRef, batch: Batch) => void;
@@ -98,7 +99,9 @@ export class SqliteDriver implements StorageDriver {
         "ON CONFLICT (party, room) DO UPDATE SET time = excluded.time",
     );
     this.#clearAlarm = db.prepare("DELETE FROM alarms WHERE party = ? AND room = ?");
-    this.#listAlarms = db.prepare("SELECT party, room, time FROM alarms ORDER BY time");
+    this.#listAlarms = db.prepare(
+      "SELECT party, room, time FROM alarms WHERE time < ? ORDER BY time LIMIT ?",
+    );
     this.#commit = db.transaction((ref: RoomRef, batch: Batch) => this.#apply(ref, batch));
   }
 
@@ -127,8 +130,9 @@ export class SqliteDriver implements StorageDriver {
     this.#commit(ref, batch);
   }
 
-  listAlarms(): AlarmRow[] {
-    return this.#listAlarms.all();
+  listAlarms(query?: AlarmQuery): AlarmRow[] {
+    // SQLite: a negative LIMIT means no limit.
+    return this.#listAlarms.all(query?.until ?? Number.MAX_SAFE_INTEGER, query?.limit ?? -1);
   }
 
   close(): void {

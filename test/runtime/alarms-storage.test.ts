@@ -39,7 +39,7 @@ describe("alarms", () => {
     assert.ok(at >= before + 80);
     await waitFor(() => fired.includes("a1:1"), 5000, "alarm");
     assert.ok(Date.now() >= at);
-    const storage = ph.host.getRoom("main", "a1").storage;
+    const storage = await ph.inspect.storage("main", "a1");
     await waitFor(async () => (await storage.getAlarm()) === null, 5000, "alarm row cleared");
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(fired.filter((f) => f.startsWith("a1:")).length, 1, "fires exactly once");
@@ -63,7 +63,7 @@ describe("alarms", () => {
     await waitFor(() => ticks.length === 3, 5000, "three ticks");
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(ticks.length, 3);
-    assert.equal(await ph.host.getRoom("main", "t").storage.getAlarm(), null);
+    assert.equal(await (await ph.inspect.storage("main", "t")).getAlarm(), null);
   });
 
   it("reports no alarm from getAlarm() while onAlarm runs, unless onAlarm set a new one", async () => {
@@ -95,7 +95,7 @@ describe("alarms", () => {
       ["txn", null],
     ]);
     await waitFor(
-      async () => (await ph.host.getRoom("main", "p").storage.getAlarm()) === null,
+      async () => (await (await ph.inspect.storage("main", "p")).getAlarm()) === null,
       5000,
       "alarm row cleared",
     );

@@ -50,9 +50,12 @@ describe("hibernation", () => {
     assert.deepEqual(first.reds, ["a"]);
     assert.deepEqual(listenerHits, ["a"]);
 
-    const rt = ph.host.peekRoom("main", "h")!;
-    await waitFor(() => !rt.hasInstance, 5000, "hibernation");
-    assert.equal(rt.connections.size, 2, "sockets stay open while the instance is gone");
+    await waitFor(() => ph.inspect.room("main", "h")?.instance === false, 5000, "hibernation");
+    assert.equal(
+      ph.inspect.room("main", "h")?.connections.length,
+      2,
+      "sockets stay open while the instance is gone",
+    );
 
     for (let i = 0; i < 10; i++) a.send(`m${i}`);
     for (let i = 0; i < 10; i++) {
@@ -89,9 +92,8 @@ describe("hibernation", () => {
     const c = await connect(ph, "/parties/main/m");
     c.send("x");
     assert.equal(await c.nextText(), "got x");
-    const rt = ph.host.peekRoom("main", "m")!;
-    assert.equal(rt.hibernates, true);
-    await waitFor(() => !rt.hasInstance, 5000, "hibernation");
+    assert.equal(ph.inspect.room("main", "m")?.hibernates, true);
+    await waitFor(() => ph.inspect.room("main", "m")?.instance === false, 5000, "hibernation");
     c.send("y");
     assert.equal(await c.nextText(), "got y");
     assert.equal(builds, 2);
@@ -149,7 +151,7 @@ describe("idle eviction", () => {
     const ph = await serve({ parties: { main: Counter }, limits: { idleTimeoutMs: 100 } });
     assert.equal(await (await fetch(`${ph.url}/parties/main/e`)).text(), "1");
     assert.equal(await (await fetch(`${ph.url}/parties/main/e`)).text(), "2");
-    await waitFor(() => ph.host.peekRoom("main", "e") === undefined, 5000, "eviction");
+    await waitFor(() => ph.inspect.room("main", "e") === undefined, 5000, "eviction");
     assert.equal(await (await fetch(`${ph.url}/parties/main/e`)).text(), "3");
     assert.equal(starts, 2);
   });
@@ -164,9 +166,9 @@ describe("idle eviction", () => {
     const c = await connect(ph, "/parties/main/k");
     await c.next();
     await sleep(300);
-    assert.ok(ph.host.peekRoom("main", "k")?.hasInstance);
+    assert.ok(ph.inspect.room("main", "k")?.instance);
     c.close();
-    await waitFor(() => ph.host.peekRoom("main", "k") === undefined, 5000, "eviction after close");
+    await waitFor(() => ph.inspect.room("main", "k") === undefined, 5000, "eviction after close");
   });
 });
 

@@ -100,11 +100,7 @@ describe("crons", () => {
     const res = await fetch(`${ph.url}/__scheduled__?cron=everySecond`);
     assert.equal(await res.text(), "ran cron everySecond: * * * * * *");
     assert.equal(ticks.length, 1);
-    const jobs = scheduleCrons(
-      crons,
-      (name, expr) => ph.app.runCron(name, expr),
-      recordingLogger(),
-    );
+    const jobs = scheduleCrons(crons, (name, expr) => ph.runCron(name, expr), recordingLogger());
     await waitFor(() => ticks.length >= 2, 5000, "a scheduled tick");
     jobs.stop();
     assert.equal(ticks[1], "everySecond:* * * * * *:y");

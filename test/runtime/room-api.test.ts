@@ -244,7 +244,11 @@ describe("Party.Room and Party.Connection", () => {
     await waitFor(() => got.includes("state:1"));
     ph.reload({ main: Chat });
     // The reload closed the socket with 1012; partysocket comes back with the same id.
-    await waitFor(() => ph.host.peekRoom("main", "lobby")?.getConnection("ps1"), 5000, "reconnect");
+    await waitFor(
+      () => ph.inspect.room("main", "lobby")?.connections.includes("ps1"),
+      5000,
+      "reconnect",
+    );
     ps.send(JSON.stringify({ op: "state" }));
     await waitFor(
       () => got.filter((m) => m === "state:1").length === 2,

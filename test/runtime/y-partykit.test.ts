@@ -68,7 +68,7 @@ describe("a library written for PartyKit: y-partykit", () => {
     pb.destroy();
     // The snapshot is written when the last connection leaves.
     await waitFor(
-      async () => (await ph.host.getRoom("main", "doc-1").storage.list()).size > 0,
+      async () => (await (await ph.inspect.storage("main", "doc-1")).list()).size > 0,
       10000,
       "snapshot stored",
     );

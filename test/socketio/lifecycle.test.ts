@@ -34,11 +34,11 @@ describe("eviction", () => {
       const [, first] = await who(s);
       // Many idle timeouts (the sweeper runs every ~12 ms here) with a quiet, connected client.
       await sleep(500);
-      assert.ok(ph.host.peekRoom("main", partyId), "the room is still live");
+      assert.ok(ph.inspect.room("main", partyId), "the room is still live");
       assert.deepEqual(await who(s), [partyId, first]);
 
       s.disconnect();
-      await waitFor(() => ph.host.peekRoom("main", partyId) === undefined, 5000, "eviction");
+      await waitFor(() => ph.inspect.room("main", partyId) === undefined, 5000, "eviction");
       // The next client gets a new instance (constructor and setup ran again).
       const again = await connected(client(ph, { transports, query: { partyId } }));
       const [room, second] = await who(again);
@@ -57,11 +57,11 @@ describe("eviction", () => {
     );
     leave.disconnect();
     await waitFor(
-      () => ph.host.peekRoom("main", "leave") === undefined,
+      () => ph.inspect.room("main", "leave") === undefined,
       5000,
       "eviction of 'leave'",
     );
-    assert.ok(ph.host.peekRoom("main", "stay"));
+    assert.ok(ph.inspect.room("main", "stay"));
     assert.equal((await who(stay))[0], "stay");
   });
 });

@@ -107,7 +107,7 @@ describe("connection state recovery", () => {
     while (!disconnects.includes("transport close")) await sleep(10);
     // No client is connected now; many idle timeouts pass before the client comes back.
     await sleep(300);
-    assert.ok(ph.host.peekRoom("main", "keep"), "the room waits for the recoverable session");
+    assert.ok(ph.inspect.room("main", "keep"), "the room waits for the recoverable session");
     await reconnected;
     assert.equal(s.recovered, true);
     assert.equal((await state(s)).id, before.id);

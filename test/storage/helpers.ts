@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PartyhouseError } from "../../src/core/errors.js";
 import type { ErrorCode } from "../../src/core/errors.js";
-import type { AlarmRow, RoomRef } from "../../src/core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../../src/core/storage-api.js";
 import type {
   Batch,
   Entry,
@@ -51,8 +51,8 @@ export class SpyDriver implements StorageDriver {
     });
   }
 
-  listAlarms(): MaybePromise<AlarmRow[]> {
-    return this.#call(() => this.inner.listAlarms());
+  listAlarms(query?: AlarmQuery): MaybePromise<AlarmRow[]> {
+    return this.#call(() => this.inner.listAlarms(query));
   }
 
   close(): MaybePromise<void> {

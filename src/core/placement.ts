@@ -1,0 +1,44 @@
+/**
+ * Placement: who owns a room. Every road into a room (HTTP requests, WebSocket upgrades, raw
+ * Socket.IO transports, party stubs, alarms) asks the placement before it touches the room, so a
+ * distributed mode only has to answer this one question. Web-standard types only.
+ *
+ * In one process, `LocalPlacement` owns every room and the answer never changes. In a cluster, a
+ * room is owned by one node at a time through a lease with a fencing epoch (see CLUSTER.md in the
+ * design notes): `locate` claims an unowned room for this node or names the owner's address.
+ */
+import type { RoomRef } from "./storage-api.js";
+
+/** This node owns the room under `epoch` (the fencing token every storage commit carries). */
+export interface HereLocation {
+  readonly kind: "here";
+  readonly epoch: number;
+}
+
+/** Another node owns the room; requests for it are forwarded to `url` (one hop at most). */
+export interface RemoteLocation {
+  readonly kind: "remote";
+  readonly url: string;
+}
+
+export type RoomLocation = HereLocation | RemoteLocation;
+
+export interface Placement {
+  /**
+   * Where `ref` lives now. Called when a road reaches a room that is not live in this process;
+   * a live room stays here until `release`. May claim the room (and so be asynchronous).
+   */
+  locate(ref: RoomRef): RoomLocation | Promise<RoomLocation>;
+  /** This process dropped the room (evicted, reset, shut down); another node may claim it. */
+  release(ref: RoomRef): void | Promise<void>;
+}
+
+const HERE: HereLocation = Object.freeze({ kind: "here", epoch: 0 });
+
+/** One process, every room: the only placement until the distributed mode. */
+export class LocalPlacement implements Placement {
+  locate(): HereLocation {
+    return HERE;
+  }
+  release(): void {}
+}
