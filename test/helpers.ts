@@ -71,11 +71,16 @@ export class Client {
     const m = this.queue.shift();
     if (m !== undefined) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("timed out waiting for a message")), timeoutMs);
-      this.waiters.push((msg) => {
+      const waiter = (msg: string | Buffer) => {
         clearTimeout(t);
         resolve(msg);
-      });
+      };
+      // A waiter that timed out must not swallow the message that comes later.
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error("timed out waiting for a message"));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 

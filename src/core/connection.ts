@@ -1,8 +1,9 @@
 import { PartyhouseError } from "./errors.js";
-import { SocketBase } from "./socket-base.js";
+import type { OutputGate } from "./output-gate.js";
+import { SocketBase, copyMessage } from "./socket-base.js";
 import type { SocketHooks } from "./socket-base.js";
 import type { RawSocket } from "./socket.js";
-import type { Connection, ConnectionSetStateFn, ConnectionState } from "./types.js";
+import type { Connection, ConnectionSetStateFn, ConnectionState, WSMessage } from "./types.js";
 
 /** How a connection's state is copied and measured when the room hibernates. */
 export interface StatePolicy {
@@ -44,10 +45,40 @@ export class PartyConnection<TState = unknown> extends SocketBase implements Con
     uri: string,
     /** Shared by every connection of a room (two policies per host), not one object each. */
     public statePolicy: StatePolicy,
+    /** The room's output gate: sends and closes wait behind writes that are not durable yet. */
+    private readonly outbox: OutputGate,
   ) {
     super(raw, hooks);
     this.id = id;
     this.uri = uri;
+  }
+
+  override send(data: WSMessage): void {
+    if (this.outbox.open) {
+      super.send(data);
+      return;
+    }
+    const copy = copyMessage(data);
+    this.outbox.run(() => super.send(copy));
+  }
+
+  /** @internal sends past the output gate (a broadcast the gate already released). */
+  sendNow(data: WSMessage): void {
+    super.send(data);
+  }
+
+  /** A close is an outgoing message too: it must not overtake what the gate holds. */
+  override close(code?: number, reason?: string): void {
+    if (this.outbox.open) {
+      super.close(code, reason);
+      return;
+    }
+    this.outbox.run(() => super.close(code, reason));
+  }
+
+  /** @internal closes past the output gate (shutdown, reset). */
+  closeNow(code?: number, reason?: string): void {
+    super.close(code, reason);
   }
 
   get socket(): Connection<TState> {

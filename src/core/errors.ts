@@ -43,6 +43,8 @@ export const ErrorCodes = {
   PH_ERR_STORAGE_CLOSED: "Storage was used after the server shut down.",
   PH_ERR_ALARM: "setAlarm was given something other than a positive number or valid Date.",
   PH_ERR_STUB: "A party stub was called with a bad path or for a party that does not exist.",
+  PH_ERR_ROOM_RESET:
+    "A room was reset after a failure it cannot recover from (a failed storage commit): messages held for durability were discarded, its sockets closed with 1011; its storage is kept.",
   PH_ERR_NOT_OWNER:
     "The room is owned by another node and this node cannot reach it (answered with 503; retry).",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",

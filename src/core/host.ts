@@ -7,7 +7,7 @@ import type { PartyDef } from "./party-def.js";
 import { LocalPlacement } from "./placement.js";
 import type { Placement, RoomLocation } from "./placement.js";
 import { RoomRuntime } from "./room-runtime.js";
-import type { RoomShared } from "./room-shared.js";
+import type { RoomIdentity, RoomShared } from "./room-shared.js";
 import type { StorageProvider } from "./storage-api.js";
 import { createParties } from "./stubs.js";
 import type { StubTarget } from "./stubs.js";
@@ -37,6 +37,8 @@ const ALARM_SWEEP_BATCH = 10_000;
 const DEFAULT_ALARM_SWEEP_MS = 30_000;
 
 const noAssets: AssetFetcher = { fetch: () => Promise.resolve(null) };
+/** Storage opened without a live room (clearing a fired alarm): no input gate to close. */
+const noReader = { onStorageRead() {} };
 
 /**
  * Owns the live rooms of this process: creates them on demand, evicts idle ones, hibernates
@@ -86,7 +88,10 @@ export class RoomHost {
     const parties: Parties = createParties(target, this.defs.keys());
     this.alarms = new AlarmScheduler(
       (party, room, time) => this.fireAlarm(party, room, time),
-      (party, room, time) => this.openStorage(party, room).clearFiredAlarm(time),
+      (party, room, time) =>
+        (
+          this.peek(party, room)?.storage ?? this.openStorage(party, room, noReader)
+        ).clearFiredAlarm(time),
       log,
       options.alarmRetryBaseMs,
     );
@@ -103,7 +108,8 @@ export class RoomHost {
         vectorize: {},
         bindings: { r2: {}, kv: {} },
       },
-      openStorage: (party, room) => this.openStorage(party, room),
+      openStorage: (party, room, rt) => this.openStorage(party, room, rt),
+      resetRoom: (rt, error) => this.resetRoom(rt, error),
       measure: options.measure,
       plainState: Object.freeze({
         clone: false,
@@ -236,17 +242,47 @@ export class RoomHost {
     if (!this.closed) this.alarms.load(rows);
   }
 
-  private openStorage(party: string, room: string) {
+  private openStorage(
+    party: string,
+    room: string,
+    reader: { onStorageRead(done: Promise<unknown>): void },
+  ) {
+    const key = `${party}\u0000${room}`;
     return this.options.storage.open(
       { party, room },
       {
         onAlarmChange: (time) => {
-          const rt = this.rooms.get(`${party}\u0000${room}`);
+          const rt = this.rooms.get(key);
           if (rt !== undefined) rt.alarmChanges++;
           this.alarms.set(party, room, time);
         },
+        onRead: (done) => reader.onStorageRead(done),
+        // Cloudflare resets an object whose write failed, whether or not it had sent anything.
+        onCommitError: (e) => {
+          const rt = this.rooms.get(key);
+          if (rt !== undefined) this.resetRoom(rt, e);
+        },
       },
     );
+  }
+
+  /**
+   * Resets a live room after a failure it cannot recover from (a failed commit): what its output
+   * gate held is discarded, its sockets are closed with 1011, its instance is dropped. Storage
+   * keeps what was durable; the next request takes the room on afresh.
+   */
+  private resetRoom(rt: RoomIdentity, error: unknown): void {
+    const key = `${rt.def.name}\u0000${rt.id}`;
+    const live = this.rooms.get(key);
+    if (live === undefined || live !== rt) return;
+    this.options.log.error(
+      "PH_ERR_ROOM_RESET",
+      `party "${live.def.name}" room "${live.id}" reset: ${errorMessage(error)}`,
+      { party: live.def.name, room: live.id },
+    );
+    live.outbox.discard();
+    live.closeAll(CloseCode.INTERNAL, "Room reset: a storage write failed");
+    this.drop(key, live);
   }
 
   private async fireAlarm(party: string, room: string, time: number): Promise<void> {
@@ -314,6 +350,8 @@ export class RoomHost {
     if (this.alarmSweeper !== undefined) clearInterval(this.alarmSweeper);
     this.alarms.stop();
     const rooms = [...this.rooms.values()];
+    // Flush first: messages the output gate holds leave before the 1012 close frames.
+    await Promise.allSettled(rooms.map((rt) => rt.flushStorage()));
     for (const rt of rooms) rt.closeAll(CloseCode.RESTART, "Server shutting down");
     const deadline = Date.now() + graceMs;
     const busy = () => rooms.some((rt) => rt.connections.size > 0 || rt.inflight > 0);

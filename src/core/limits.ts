@@ -22,6 +22,13 @@ export interface Limits {
   idleTimeoutMs: number;
   /** Idle time before a hibernating room's instance is dropped (ms). */
   hibernateAfterMs: number;
+  /**
+   * Clean (already durable) storage values kept in memory by the whole process, in bytes. Values
+   * not yet durable are never evicted and do not count.
+   */
+  maxCacheBytes: number;
+  /** The same bound for one room. */
+  maxRoomCacheBytes: number;
 }
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
@@ -34,4 +41,6 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxStateBytes: 2048,
   idleTimeoutMs: 30_000,
   hibernateAfterMs: 10_000,
+  maxCacheBytes: 256 * 1024 * 1024,
+  maxRoomCacheBytes: 16 * 1024 * 1024,
 });

@@ -6,10 +6,11 @@ import type { ErrorCode } from "./errors.js";
 import { RAW_HANDLER } from "./party-def.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
 import { EventGate } from "./event-gate.js";
+import { OutputGate } from "./output-gate.js";
 import { RoomFacade } from "./room-facade.js";
 import { normalizeTags } from "./tags.js";
 import type { RoomShared } from "./room-shared.js";
-import { preEncode, toWire } from "./socket-base.js";
+import { copyMessage, preEncode, toWire } from "./socket-base.js";
 import type { SocketBase, SocketHooks } from "./socket-base.js";
 import { ReadyState } from "./socket.js";
 import type { RawSocket, SocketSink } from "./socket.js";
@@ -35,6 +36,11 @@ export class RoomRuntime implements SocketHooks {
     () => this.instance !== undefined,
     () => this.wake(),
   );
+  /** Holds what the room sends after a write until the write is durable (Durable Objects' gate). */
+  readonly outbox = new OutputGate(
+    () => this.storageHandle?.outputBarrier(),
+    (e) => this.shared.resetRoom(this, e),
+  );
   /** Requests, connects and alarms under way; a room with any is never evicted. */
   inflight = 0;
   /** Bumped on every event; the sweeper turns changes into `idleSince` (no clock read per message). */
@@ -55,7 +61,20 @@ export class RoomRuntime implements SocketHooks {
   }
 
   get storage(): DurableStorage & RoomStorageControl {
-    return (this.storageHandle ??= this.shared.openStorage(this.def.name, this.id));
+    return (this.storageHandle ??= this.shared.openStorage(this.def.name, this.id, this));
+  }
+
+  /**
+   * The input gate: a storage read is in flight, so no other event enters the room. The gate opens
+   * a macrotask after the read settles, once the code that awaited it has run its continuation
+   * (which typically writes what it read): workerd delivers each event as its own task, so the
+   * microtasks of one always finish before the next starts. A read served from the cache holds
+   * the gate just as briefly.
+   */
+  onStorageRead(done: Promise<unknown>): void {
+    this.gate.hold();
+    const open = () => nextTask(() => this.gate.release());
+    done.then(open, open);
   }
 
   /** Makes every write so far durable (shutdown); nothing to do if storage was never opened. */
@@ -142,8 +161,14 @@ export class RoomRuntime implements SocketHooks {
     return instance;
   }
 
+  /** onRequest's Response leaves once the writes before it are durable (output gate). */
   request(req: Request): Promise<Response> {
-    return this.tracked(async () => (await this.opened()).onRequest(req));
+    return this.tracked(async () => {
+      const response = await (await this.opened()).onRequest(req);
+      const durable = this.outbox.settled();
+      if (durable !== undefined) await durable;
+      return response;
+    });
   }
 
   /**
@@ -176,7 +201,14 @@ export class RoomRuntime implements SocketHooks {
    * can push to listen-only clients with broadcast.
    */
   connect(raw: RawSocket, connId: string, request: Request): SocketSink {
-    const conn = new PartyConnection(raw, this, connId, request.url, this.shared.plainState);
+    const conn = new PartyConnection(
+      raw,
+      this,
+      connId,
+      request.url,
+      this.shared.plainState,
+      this.outbox,
+    );
     void this.tracked(() => this.accept(conn, request));
     return new ConnectionSink(this, conn);
   }
@@ -351,8 +383,23 @@ export class RoomRuntime implements SocketHooks {
   // ---- Room API ------------------------------------------------------------
 
   broadcast(msg: WSMessage, without?: string[]): void {
-    const size = this.connections.size;
-    if (size === 0) return;
+    if (this.connections.size === 0) return;
+    if (!this.outbox.open) {
+      // Held: the members are those of now; the bytes are copied so the caller may reuse them.
+      const members = [...this.connections.values()];
+      const copy = copyMessage(msg);
+      this.outbox.run(() => this.broadcastTo(members, members.length, copy, without));
+      return;
+    }
+    this.broadcastTo(this.connections.values(), this.connections.size, msg, without);
+  }
+
+  private broadcastTo(
+    members: Iterable<PartyConnection>,
+    size: number,
+    msg: WSMessage,
+    without: string[] | undefined,
+  ): void {
     const wire = toWire(msg);
     // Encode once; each socket then writes the same bytes.
     const encoded = size > 1 ? preEncode(wire) : undefined;
@@ -361,11 +408,11 @@ export class RoomRuntime implements SocketHooks {
     // (in-memory stub sockets) take the encoded bytes.
     let preparer: unknown;
     let prepared: unknown;
-    for (const conn of this.connections.values()) {
+    for (const conn of members) {
       if (skip?.has(conn.id)) continue;
       if (conn.readyState !== ReadyState.OPEN) continue;
       if (encoded === undefined) {
-        conn.send(msg);
+        conn.sendNow(msg);
         continue;
       }
       const p = conn.preparer;
@@ -434,6 +481,7 @@ export class RoomRuntime implements SocketHooks {
     return (
       this.connections.size === 0 &&
       this.inflight === 0 &&
+      this.outbox.held === 0 &&
       this.starting === undefined &&
       this.gate.quiet &&
       this.quietFor(now) >= idleMs &&
@@ -464,14 +512,23 @@ export class RoomRuntime implements SocketHooks {
     if (instance !== undefined) this.invoke("dispose", () => instance.dispose());
   }
 
-  /** Closes every socket (shutdown: 1012 so clients reconnect elsewhere). */
+  /**
+   * Closes every socket at once, past the output gate (shutdown: 1012 so clients reconnect
+   * elsewhere; a reset: 1011). Callers that want held messages delivered flush storage first.
+   */
   closeAll(code: number, reason: string): void {
-    for (const conn of this.connections.values()) conn.close(code, reason);
+    for (const conn of this.connections.values()) conn.closeNow(code, reason);
     // A raw party (Socket.IO) holds sockets the platform cannot see; it closes those itself.
     const instance = this.instance;
     if (instance !== undefined) this.invoke("dispose", () => instance.dispose());
   }
 }
+
+/** Runs `fn` in a later macrotask: setImmediate where there is one (Node), else a timer. */
+const nextTask: (fn: () => void) => void =
+  typeof setImmediate === "function"
+    ? (fn) => void setImmediate(fn)
+    : (fn) => void setTimeout(fn, 0);
 
 /** Feeds wire events into the room: one small object per connection instead of three closures. */
 class ConnectionSink implements SocketSink {

@@ -4,6 +4,12 @@ import type { Logger } from "./log.js";
 import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
 import type { AssetFetcher, Context, Parties } from "./types.js";
 
+/** Which live room a reset is for (the host checks it is still the live one). */
+export interface RoomIdentity {
+  readonly def: { readonly name: string };
+  readonly id: string;
+}
+
 /** What every room of a host shares: limits, logger, env, stubs, storage and assets. */
 export interface RoomShared {
   readonly limits: Readonly<Limits>;
@@ -13,7 +19,17 @@ export interface RoomShared {
   readonly assets: AssetFetcher;
   /** `room.context`: the same object for every room of the host. */
   readonly context: Context;
-  openStorage(party: string, room: string): DurableStorage & RoomStorageControl;
+  /** Opens a room's storage; `room` hears of async reads (input gate). */
+  openStorage(
+    party: string,
+    room: string,
+    rt: { onStorageRead(done: Promise<unknown>): void },
+  ): DurableStorage & RoomStorageControl;
+  /**
+   * Resets a room after a failure it cannot recover from (a failed commit): its instance is
+   * dropped, its sockets closed with 1011, held messages discarded; storage stays.
+   */
+  resetRoom(rt: RoomIdentity, error: unknown): void;
   /** Serialized size of a value (v8 structured clone in Node); throws if it cannot be cloned. */
   measure(value: unknown): number;
   /** State handling of connections in ordinary rooms: kept as given, as PartyKit does. */

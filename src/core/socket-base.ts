@@ -16,6 +16,16 @@ export function toWire(data: WSMessage): { data: string | Uint8Array; binary: bo
   return { data: String(data), binary: false };
 }
 
+/** A message that will be sent later, with its bytes copied (the caller may reuse its buffer). */
+export function copyMessage(msg: WSMessage): WSMessage {
+  if (typeof msg === "string") return msg;
+  if (msg instanceof ArrayBuffer) return msg.slice(0);
+  if (ArrayBuffer.isView(msg)) {
+    return new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength).slice();
+  }
+  return msg;
+}
+
 /** UTF-8 encodes text once so a broadcast does not re-encode it for every socket. */
 export function preEncode(wire: { data: string | Uint8Array; binary: boolean }): {
   data: Uint8Array;

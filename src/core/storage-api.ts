@@ -82,11 +82,21 @@ export interface AlarmQuery {
  * passes `onAlarmChange` so the storage can tell it when an alarm was set or removed, and the core
  * schedules the timer.
  */
+/** What a room's storage tells the room that opened it. */
+export interface RoomStorageEvents {
+  /** A commit changed the room's alarm (null: removed); called once the change is durable. */
+  onAlarmChange(time: number | null): void;
+  /**
+   * A commit failed: its writes and every write behind them are gone. The room discards what its
+   * output gate held and resets, as Cloudflare resets a Durable Object.
+   */
+  onCommitError?(error: Error): void;
+  /** An asynchronous read is in flight: deliver no other event until it settles (input gate). */
+  onRead?(done: Promise<unknown>): void;
+}
+
 export interface StorageProvider {
-  open(
-    ref: RoomRef,
-    hooks: { onAlarmChange(time: number | null): void },
-  ): DurableStorage & RoomStorageControl;
+  open(ref: RoomRef, hooks: RoomStorageEvents): DurableStorage & RoomStorageControl;
   /**
    * Alarm rows of every room, earliest first (including writes not yet committed). The host
    * reads only those due soon, so a store with millions of far-off alarms costs nothing at start.
@@ -105,6 +115,11 @@ export interface StorageProvider {
 export interface RoomStorageControl {
   /** Resolves when every write issued so far is durable. */
   flush(): Promise<void>;
+  /**
+   * The output gate: what a message sent now must wait for (the newest confirmed write that is not
+   * durable yet), or undefined when it may leave at once. Rejects if that commit fails.
+   */
+  outputBarrier(): Promise<void> | undefined;
   /**
    * Deletes the alarm row after `onAlarm` succeeded, but only if it still holds `time`
    * (the handler may have set a new alarm).

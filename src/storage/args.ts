@@ -18,6 +18,10 @@ export interface StorageLimits {
   readonly maxKeyBytes: number;
   /** Largest value, in v8-serialized bytes (plus workerd's small allowance for type tags). */
   readonly maxValueBytes: number;
+  /** Clean cache bound of the whole provider, in bytes (see cache.ts). */
+  readonly maxCacheBytes: number;
+  /** Clean cache bound of one room, in bytes. */
+  readonly maxRoomCacheBytes: number;
 }
 
 /** Checks a key or a key array for get/delete and returns the keys as an array. */

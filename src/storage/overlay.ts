@@ -24,6 +24,13 @@ export class Layer {
   readonly barriers: Promise<unknown>[] = [];
   /** Set once the layer was handed to the driver; later writes open a new layer. */
   sealed = false;
+  /**
+   * True once a write without `allowUnconfirmed` landed here: the room's output gate holds what
+   * it sends after that write until this layer is durable.
+   */
+  gating = false;
+  /** Keys written with `noCache`: dropped from the clean cache once durable. */
+  noCache: Set<string> | undefined;
   readonly durable: Promise<void>;
   resolve!: () => void;
   reject!: (error: unknown) => void;
@@ -56,8 +63,21 @@ export class Layer {
     this.alarmChanged = true;
   }
 
+  /** Records how a write was issued (its `allowUnconfirmed` and `noCache` options). */
+  note(
+    options: { allowUnconfirmed?: boolean; noCache?: boolean } | undefined,
+    keys?: Iterable<string>,
+  ): void {
+    if (options?.allowUnconfirmed !== true) this.gating = true;
+    if (options?.noCache === true && keys !== undefined) {
+      this.noCache ??= new Set();
+      for (const key of keys) this.noCache.add(key);
+    }
+  }
+
   /** Copies a finished transaction's writes into this layer, as if they had been issued here. */
   absorb(txn: Layer): void {
+    this.gating = true;
     for (const [key, value] of txn.writes) this.writes.set(key, value);
     if (txn.alarm !== undefined) this.alarm = txn.alarm;
     if (txn.alarmChanged) this.alarmChanged = true;

@@ -10,7 +10,8 @@ import type { StorageDriver } from "./driver.js";
 import { roomKey } from "./keys.js";
 import { MemoryDriver } from "./memory.js";
 import type { RoomStorageHooks } from "./room-core.js";
-import { RoomStorage, drain, idle } from "./room-storage.js";
+import { CacheBudget, RoomCache } from "./cache.js";
+import { RoomStorage, drain, idle, release } from "./room-storage.js";
 import { SqliteDriver } from "./sqlite.js";
 
 export type StorageProviderOptions =
@@ -23,7 +24,9 @@ export type StorageProviderOptions =
     }
   | { kind: "memory" };
 
-export type StorageLimitOptions = Partial<Pick<Limits, "maxKeyBytes" | "maxValueBytes">>;
+export type StorageLimitOptions = Partial<
+  Pick<Limits, "maxKeyBytes" | "maxValueBytes" | "maxCacheBytes" | "maxRoomCacheBytes">
+>;
 
 /**
  * Opens the storage named by `options`. The SQLite file is opened (and created) right away, so a
@@ -75,11 +78,14 @@ class DriverStorageProvider implements StorageProvider {
   readonly #rooms = new Map<string, OpenRoom>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  readonly #budget: CacheBudget;
 
   constructor(
     private readonly driver: StorageDriver,
     private readonly limits: StorageLimits,
-  ) {}
+  ) {
+    this.#budget = new CacheBudget(limits.maxCacheBytes, limits.maxRoomCacheBytes);
+  }
 
   /**
    * The room's storage, the same object for as long as the provider lives, so writes still in
@@ -105,6 +111,7 @@ class DriverStorageProvider implements StorageProvider {
         limits: this.limits,
         hooks: () => room.hooks,
         isClosed: () => this.#closed,
+        cache: new RoomCache(this.#budget),
       }),
     };
     this.#rooms.set(id, room);
@@ -124,6 +131,7 @@ class DriverStorageProvider implements StorageProvider {
     const forget = () => {
       if (this.#rooms.get(id) === room && room.released && room.storage[idle]()) {
         this.#rooms.delete(id);
+        room.storage[release]();
       }
     };
     if (room.storage[idle]()) forget();
@@ -176,6 +184,8 @@ function checkLimits(limits: StorageLimitOptions | undefined): StorageLimits {
   const checked = {
     maxKeyBytes: limits?.maxKeyBytes ?? defaultLimits.maxKeyBytes,
     maxValueBytes: limits?.maxValueBytes ?? defaultLimits.maxValueBytes,
+    maxCacheBytes: limits?.maxCacheBytes ?? defaultLimits.maxCacheBytes,
+    maxRoomCacheBytes: limits?.maxRoomCacheBytes ?? defaultLimits.maxRoomCacheBytes,
   };
   for (const [name, value] of Object.entries(checked)) {
     if (!Number.isInteger(value) || value <= 0) {

@@ -1,10 +1,19 @@
 /**
- * One room's storage engine: reads through the overlay to the driver, and the commit queue that
- * turns each turn's writes into one atomic driver commit. The public API (argument checks, the
- * closed state, transactions) is layered on top in room-storage.ts and transaction.ts.
+ * One room's storage engine, a write-back cache in front of the driver: reads go to the overlay
+ * (writes not durable yet), then the clean cache, then the driver; writes land in the overlay and
+ * the commit queue turns each turn's writes into one atomic driver commit. The public API
+ * (argument checks, the closed state, transactions) is layered on top in room-storage.ts and
+ * transaction.ts.
+ *
+ * Durable Objects' gates, as the room sees them: a write resolves once it is in the overlay, and
+ * `outputBarrier()` tells the room what its outgoing messages must wait for (output gate); an
+ * asynchronous read is reported through `onRead` so the room delivers no event meanwhile (input
+ * gate). A synchronous driver (SQLite) answers a read within the same turn, so no event could
+ * interleave anyway.
  */
 import { PartyhouseError, errorMessage } from "../core/errors.js";
 import type { RoomRef } from "../core/storage-api.js";
+import type { RoomCache } from "./cache.js";
 import { decodeValue } from "./codec.js";
 import type { Entry, KeyRange, MaybePromise, StorageDriver } from "./driver.js";
 import { compareKeys } from "./keys.js";
@@ -14,10 +23,21 @@ export interface RoomStorageHooks {
   /** A commit changed the room's alarm (null: removed). Called once the change is durable. */
   onAlarmChange(time: number | null): void;
   /**
-   * A commit failed: its writes and every write queued behind it were dropped and their promises
-   * rejected. Cloudflare resets the object in this case; the core may do the same.
+   * A commit failed: its writes and every write queued behind it were dropped, and what the room
+   * held behind them must be discarded. Cloudflare resets the object in this case; so does the core.
    */
   onCommitError?(error: PartyhouseError): void;
+  /**
+   * An asynchronous read is in flight (input gate): the room delivers no other event until `done`
+   * settles. Not called for reads with `allowConcurrency`, nor for synchronous drivers.
+   */
+  onRead?(done: Promise<unknown>): void;
+}
+
+/** The read options of the Durable Object API that change what the engine does. */
+export interface ReadOptions {
+  readonly allowConcurrency?: boolean;
+  readonly noCache?: boolean;
 }
 
 export class RoomCore {
@@ -27,40 +47,91 @@ export class RoomCore {
   #scheduled = false;
   /** The alarm whose onAlarm is running: hidden from getAlarm() until it is cleared. */
   #firingAlarm: number | null = null;
+  /** Bumped by every finished commit: a driver read that spans one may not fill the cache. */
+  #commits = 0;
 
   constructor(
     readonly driver: StorageDriver,
     readonly ref: RoomRef,
     readonly hooks: () => RoomStorageHooks,
+    readonly cache: RoomCache,
   ) {}
 
   // Reads. `top` is an unfinished transaction's own layer, seen only by that transaction.
 
-  async getOne(key: string, top: Layer | undefined): Promise<unknown> {
+  /** The overlay's answer, else the clean cache's; undefined means only the driver knows. */
+  #known(key: string, top: Layer | undefined): Uint8Array | null | undefined {
     const shadow = lookup(this.#layers, top, key);
-    if (shadow !== undefined) return shadow === null ? undefined : decodeValue(shadow);
+    return shadow !== undefined ? shadow : this.cache.get(key);
+  }
+
+  /** Caches what a driver read returned, unless a commit finished while it ran (it may be stale). */
+  #remember(keys: readonly string[], found: Map<string, Uint8Array>, since: number): void {
+    if (this.#commits !== since) return;
+    for (const key of keys) {
+      if (lookup(this.#layers, undefined, key) === undefined) {
+        this.cache.set(key, found.get(key) ?? null);
+      }
+    }
+  }
+
+  getOne(key: string, top: Layer | undefined, options?: ReadOptions): Promise<unknown> {
+    return this.#gated(this.#getOne(key, top, options), options);
+  }
+
+  getMany(
+    keys: readonly string[],
+    top: Layer | undefined,
+    options?: ReadOptions,
+  ): Promise<Map<string, unknown>> {
+    return this.#gated(this.#getMany(keys, top, options), options);
+  }
+
+  list(
+    range: KeyRange | null,
+    top: Layer | undefined,
+    options?: ReadOptions,
+  ): Promise<Map<string, unknown>> {
+    return this.#gated(this.#list(range, top), options);
+  }
+
+  getAlarm(top: Layer | undefined, options?: ReadOptions): Promise<number | null> {
+    return this.#gated(this.#getAlarm(top), options);
+  }
+
+  async #getOne(key: string, top: Layer | undefined, options?: ReadOptions): Promise<unknown> {
+    const known = this.#known(key, top);
+    if (known !== undefined) return known === null ? undefined : decodeValue(known);
+    const since = this.#commits;
     const stored = await this.#read("get", () => this.driver.get(this.ref, [key]));
+    if (options?.noCache !== true) this.#remember([key], stored, since);
     const bytes = stored.get(key);
     return bytes === undefined ? undefined : decodeValue(bytes);
   }
 
-  async getMany(keys: readonly string[], top: Layer | undefined): Promise<Map<string, unknown>> {
+  async #getMany(
+    keys: readonly string[],
+    top: Layer | undefined,
+    options?: ReadOptions,
+  ): Promise<Map<string, unknown>> {
     const found = new Map<string, Uint8Array>();
     const missing: string[] = [];
     for (const key of keys) {
-      const shadow = lookup(this.#layers, top, key);
-      if (shadow === undefined) missing.push(key);
-      else if (shadow !== null) found.set(key, shadow);
+      const known = this.#known(key, top);
+      if (known === undefined) missing.push(key);
+      else if (known !== null) found.set(key, known);
     }
     if (missing.length > 0) {
+      const since = this.#commits;
       const stored = await this.#read("get", () => this.driver.get(this.ref, missing));
+      if (options?.noCache !== true) this.#remember(missing, stored, since);
       for (const [key, bytes] of stored) found.set(key, bytes);
     }
     const sorted = [...found.keys()].sort(compareKeys);
     return new Map(sorted.map((key) => [key, decodeValue(found.get(key)!)]));
   }
 
-  async list(range: KeyRange | null, top: Layer | undefined): Promise<Map<string, unknown>> {
+  async #list(range: KeyRange | null, top: Layer | undefined): Promise<Map<string, unknown>> {
     if (range === null) return new Map();
     // Taken before any await, so a commit finishing meanwhile cannot hide a pending write.
     const { shadows, hidesStored } = shadowsInRange(this.#layers, top, range);
@@ -73,7 +144,7 @@ export class RoomCore {
     return new Map(mergeList(stored, shadows, range).map(([k, v]) => [k, decodeValue(v)]));
   }
 
-  async getAlarm(top: Layer | undefined): Promise<number | null> {
+  async #getAlarm(top: Layer | undefined): Promise<number | null> {
     let time = lookupAlarm(this.#layers, top);
     if (time === undefined)
       time = await this.#read("getAlarm", () => this.driver.getAlarm(this.ref));
@@ -87,6 +158,19 @@ export class RoomCore {
   /** Nothing pending: every write issued so far is durable (or failed). */
   get idle(): boolean {
     return this.#layers.length === 0;
+  }
+
+  /**
+   * The output gate: what a message the room sends now must wait for. The newest layer holding a
+   * confirmed write (one without `allowUnconfirmed`); layers commit in order, so once it is durable
+   * so is everything before it. Undefined when nothing confirmed is pending: send at once.
+   */
+  outputBarrier(): Promise<void> | undefined {
+    for (let i = this.#layers.length - 1; i >= 0; i--) {
+      const layer = this.#layers[i]!;
+      if (layer.gating) return layer.durable;
+    }
+    return undefined;
   }
 
   // Writes.
@@ -111,9 +195,9 @@ export class RoomCore {
     let existed = 0;
     const unknown: string[] = [];
     for (const key of unique) {
-      const shadow = lookup(this.#layers, top, key);
-      if (shadow === undefined) unknown.push(key);
-      else if (shadow !== null) existed++;
+      const known = this.#known(key, top);
+      if (known === undefined) unknown.push(key);
+      else if (known !== null) existed++;
     }
     const stored =
       unknown.length === 0
@@ -124,7 +208,7 @@ export class RoomCore {
     if (!(stored instanceof Promise)) return existed + stored.size;
     const count = stored.then((found) => existed + found.size);
     target.barriers.push(count);
-    return count;
+    return this.#gated(count, undefined);
   }
 
   /** Moves a finished transaction's writes into this turn's commit; resolves once durable. */
@@ -205,6 +289,13 @@ export class RoomCore {
   #committed(layer: Layer): void {
     this.#layers.shift();
     this.#committing = false;
+    this.#commits++;
+    // What is durable now is clean: it moves from the overlay to the cache (no copy).
+    if (layer.deleteAll) this.cache.clear();
+    for (const [key, value] of layer.writes) {
+      if (layer.noCache?.has(key) === true) this.cache.delete(key);
+      else this.cache.set(key, value);
+    }
     if (layer.alarmChanged) {
       try {
         this.hooks().onAlarmChange(layer.alarm ?? null);
@@ -225,6 +316,10 @@ export class RoomCore {
     const error = ioError("commit", cause);
     const dropped = this.#layers.splice(0);
     this.#committing = false;
+    this.#commits++;
+    // A commit whose answer was lost (a dropped connection) may or may not have landed: forget
+    // every clean value rather than trust one that might be stale.
+    this.cache.clear();
     for (const layer of dropped) layer.reject(error);
     try {
       this.hooks().onCommitError?.(error);
@@ -243,6 +338,22 @@ export class RoomCore {
     return result.catch((e: unknown) => {
       throw ioError(op, e);
     });
+  }
+
+  /**
+   * The input gate: the room hears of every read (a cache hit too: its continuation still runs
+   * in a later microtask, and an event delivered before it could interleave a read-modify-write),
+   * unless the caller passed `allowConcurrency`.
+   */
+  #gated<T>(read: Promise<T>, options: ReadOptions | undefined): Promise<T> {
+    if (options?.allowConcurrency !== true) {
+      try {
+        this.hooks().onRead?.(read);
+      } catch {
+        // The room's gate is its own business; a bug there must not fail the read.
+      }
+    }
+    return read;
   }
 }
 

@@ -3,8 +3,12 @@
  *
  * - Values are structured-cloned (v8) when `put` is called and on every read.
  * - A read sees every earlier write of the room, awaited or not.
- * - Writes issued in one turn are committed together, atomically; each write's promise resolves
- *   once its commit is durable and rejects with PH_ERR_STORAGE_IO if it failed.
+ * - Writes resolve as soon as they are in the room's cache, as on Durable Objects; the room's
+ *   output gate holds every message sent after them until they are durable (see room-core.ts),
+ *   and a failed commit resets the room instead of rejecting writes already resolved. `sync()`
+ *   waits for durability and rejects with PH_ERR_STORAGE_IO if a commit failed.
+ * - Writes issued in one turn (and, behind a slow commit, in several) are committed together,
+ *   atomically.
  * - Argument errors (bad key, value, batch, options) reject the returned promise, as workerd does.
  */
 import { PartyhouseError } from "../core/errors.js";
@@ -20,6 +24,7 @@ import type {
 } from "../core/storage-api.js";
 import type { StorageLimits } from "./args.js";
 import { checkKeyArgs, encodePutArgs, toAlarmTime } from "./args.js";
+import type { RoomCache } from "./cache.js";
 import type { StorageDriver } from "./driver.js";
 import { toKeyRange } from "./keys.js";
 import type { RoomStorageHooks } from "./room-core.js";
@@ -34,14 +39,20 @@ export interface RoomStorageOptions {
   hooks: () => RoomStorageHooks;
   /** True once the provider is closed: every call rejects from then on. */
   isClosed: () => boolean;
+  /** The room's clean cache, under the provider's process-wide budget. */
+  cache: RoomCache;
 }
 
 /** Lets the provider commit what is pending after it has refused new calls (see provider.ts). */
 export const drain: unique symbol = Symbol("partyhouse.storage.drain");
 /** True when no write is pending (see provider.ts release). */
 export const idle: unique symbol = Symbol("partyhouse.storage.idle");
+/** Frees the room's cache when the provider forgets it. */
+export const release: unique symbol = Symbol("partyhouse.storage.release");
 
 const ignore = (): void => {};
+/** What a write returns: it is in the cache; durability is the output gate's business. */
+const inCache: Promise<void> = Promise.resolve();
 
 /**
  * @example
@@ -56,50 +67,52 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
   readonly #isClosed: () => boolean;
 
   constructor(options: RoomStorageOptions) {
-    this.#core = new RoomCore(options.driver, options.ref, options.hooks);
+    this.#core = new RoomCore(options.driver, options.ref, options.hooks, options.cache);
     this.#limits = options.limits;
     this.#isClosed = options.isClosed;
   }
 
   get<T = unknown>(key: string, options?: GetOptions): Promise<T | undefined>;
   get<T = unknown>(keys: string[], options?: GetOptions): Promise<Map<string, T>>;
-  get(keyOrKeys: string | string[], _options?: GetOptions): Promise<unknown> {
+  get(keyOrKeys: string | string[], options?: GetOptions): Promise<unknown> {
     return this.#run(() => {
       const keys = checkKeyArgs(keyOrKeys, this.#limits, "get");
       return Array.isArray(keyOrKeys)
-        ? this.#core.getMany(keys, undefined)
-        : this.#core.getOne(keys[0]!, undefined);
+        ? this.#core.getMany(keys, undefined, options)
+        : this.#core.getOne(keys[0]!, undefined, options);
     });
   }
 
   list<T = unknown>(options: ListOptions = {}): Promise<Map<string, T>> {
-    return this.#run(() => this.#core.list(toKeyRange(options), undefined)) as Promise<
+    return this.#run(() => this.#core.list(toKeyRange(options), undefined, options)) as Promise<
       Map<string, T>
     >;
   }
 
   put<T>(key: string, value: T, options?: PutOptions): Promise<void>;
   put<T>(entries: Record<string, T>, options?: PutOptions): Promise<void>;
-  put(keyOrEntries: unknown, value?: unknown, _options?: PutOptions): Promise<void> {
+  put(keyOrEntries: unknown, value?: unknown, options?: PutOptions): Promise<void> {
     return this.#run(() => {
       const entries = encodePutArgs(keyOrEntries, value, this.#limits);
       const layer = this.#core.openLayer();
       for (const [key, bytes] of entries) layer.put(key, bytes);
-      return layer.durable;
+      layer.note(options, options?.noCache === true ? entries.map(([k]) => k) : undefined);
+      return inCache;
     });
   }
 
   delete(key: string, options?: PutOptions): Promise<boolean>;
   delete(keys: string[], options?: PutOptions): Promise<number>;
-  delete(keyOrKeys: string | string[], _options?: PutOptions): Promise<boolean | number> {
+  delete(keyOrKeys: string | string[], options?: PutOptions): Promise<boolean | number> {
     return this.#run(() => {
       const keys = checkKeyArgs(keyOrKeys, this.#limits, "delete");
       const layer = this.#core.openLayer();
       const count = this.#core.deleteKeys(keys, layer, undefined);
-      const done = Promise.all([count, layer.durable]).then(([n]) =>
-        Array.isArray(keyOrKeys) ? n : n > 0,
-      );
-      // Like put's promise, an unawaited delete whose commit fails must not crash the process.
+      layer.note(options, options?.noCache === true ? keys : undefined);
+      const answer = (n: number) => (Array.isArray(keyOrKeys) ? n : n > 0);
+      if (!(count instanceof Promise)) return answer(count);
+      const done = count.then(answer);
+      // An unawaited delete whose existence check fails must not crash the process.
       done.catch(ignore);
       return done;
     });
@@ -109,19 +122,21 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
    * Deletes every key of the room. Like Cloudflare before compatibility date 2026-02-24 (which
    * PartyKit projects target), the alarm is kept; call deleteAlarm() to remove it too.
    */
-  deleteAll(_options?: PutOptions): Promise<void> {
+  deleteAll(options?: PutOptions): Promise<void> {
     return this.#run(() => {
       const layer = this.#core.openLayer();
       layer.clear();
-      return layer.durable;
+      layer.note(options);
+      return inCache;
     });
   }
 
   /**
    * Runs `closure` with a transaction: its reads see its own writes, which reach the room only
    * if the closure returns; a throw (rethrown here) or `txn.rollback()` discards them. Resolves
-   * with the closure's result once its writes are durable. Other calls on `storage` made while
-   * the closure awaits are not isolated from it (the core serialises room events instead).
+   * with the closure's result once its writes are in the cache (the output gate holds what the
+   * room sends after it until they are durable). Other calls on `storage` made while the closure
+   * awaits are not isolated from it (the input gate serialises room events instead).
    */
   async transaction<T>(closure: (txn: DurableStorageTransaction) => Promise<T>): Promise<T> {
     this.#ensureOpen();
@@ -136,30 +151,33 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
     const writes = txn.end();
     if (writes !== null) {
       this.#ensureOpen();
-      await this.#core.absorb(writes);
+      // Durability is the output gate's business; a failure resets the room.
+      this.#core.absorb(writes).catch(ignore);
     }
     return result;
   }
 
-  getAlarm(_options?: GetOptions): Promise<number | null> {
-    return this.#run(() => this.#core.getAlarm(undefined));
+  getAlarm(options?: GetOptions): Promise<number | null> {
+    return this.#run(() => this.#core.getAlarm(undefined, options));
   }
 
   /** Sets the room's alarm; a time in the past fires at once. The scheduler hears of it on commit. */
-  setAlarm(scheduledTime: number | Date, _options?: SetAlarmOptions): Promise<void> {
+  setAlarm(scheduledTime: number | Date, options?: SetAlarmOptions): Promise<void> {
     return this.#run(() => {
       const time = toAlarmTime(scheduledTime, Date.now());
       const layer = this.#core.openLayer();
       layer.setAlarm(time);
-      return layer.durable;
+      layer.note(options);
+      return inCache;
     });
   }
 
-  deleteAlarm(_options?: SetAlarmOptions): Promise<void> {
+  deleteAlarm(options?: SetAlarmOptions): Promise<void> {
     return this.#run(() => {
       const layer = this.#core.openLayer();
       layer.setAlarm(null);
-      return layer.durable;
+      layer.note(options);
+      return inCache;
     });
   }
 
@@ -188,6 +206,15 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
 
   [idle](): boolean {
     return this.#core.idle;
+  }
+
+  outputBarrier(): Promise<void> | undefined {
+    return this.#core.outputBarrier();
+  }
+
+  /** Frees the clean cache (the provider forgets this room). */
+  [release](): void {
+    this.#core.cache.dispose();
   }
 
   #ensureOpen(): void {

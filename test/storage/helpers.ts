@@ -21,6 +21,8 @@ export class SpyDriver implements StorageDriver {
   readonly commits: Batch[] = [];
   /** When set, the next commit throws this instead of writing. */
   failNextCommit: Error | undefined;
+  /** When set, commits wait for it (a slow disk or a far database), then go on as usual. */
+  commitGate: Promise<void> | undefined;
 
   constructor(
     readonly inner: StorageDriver,
@@ -40,15 +42,19 @@ export class SpyDriver implements StorageDriver {
   }
 
   commit(ref: RoomRef, batch: Batch): MaybePromise<void> {
-    return this.#call(() => {
-      const failure = this.failNextCommit;
-      if (failure !== undefined) {
-        this.failNextCommit = undefined;
-        throw failure;
-      }
-      this.commits.push(batch);
-      return this.inner.commit(ref, batch);
-    });
+    const gate = this.commitGate;
+    if (gate !== undefined) return gate.then(() => this.#apply(ref, batch));
+    return this.#call(() => this.#apply(ref, batch));
+  }
+
+  #apply(ref: RoomRef, batch: Batch): MaybePromise<void> {
+    const failure = this.failNextCommit;
+    if (failure !== undefined) {
+      this.failNextCommit = undefined;
+      throw failure;
+    }
+    this.commits.push(batch);
+    return this.inner.commit(ref, batch);
   }
 
   listAlarms(query?: AlarmQuery): MaybePromise<AlarmRow[]> {

@@ -393,7 +393,7 @@ export function storageSuite(target: SuiteTarget): void {
           assert.deepEqual(await storage.list(), new Map([["c", 3]]));
         }));
 
-      test("writes in one turn become one commit; each promise waits for it", () =>
+      test("writes in one turn become one commit; they resolve from the cache, sync() waits", () =>
         withStorage(async ({ storage, spy }) => {
           const before = spy.commits.length;
           const writes = [
@@ -405,6 +405,8 @@ export function storageSuite(target: SuiteTarget): void {
           await Promise.resolve(); // a microtask later is still the same turn
           writes.push(storage.put("d", 4));
           await Promise.all(writes);
+          assert.equal(spy.commits.length - before, 0, "resolved before the commit (write-back)");
+          await storage.sync();
           assert.equal(spy.commits.length - before, 1);
           const batch = spy.commits.at(-1)!;
           assert.deepEqual(
@@ -426,15 +428,18 @@ export function storageSuite(target: SuiteTarget): void {
           await storage.flush();
         }));
 
-      test("a failed commit rejects its writes with PH_ERR_STORAGE_IO and reads fall back", () =>
+      test("a failed commit fails sync() with PH_ERR_STORAGE_IO, is reported, reads fall back", () =>
         withStorage(async ({ storage, spy, commitErrors }) => {
           await storage.put("k", "durable");
+          await storage.sync();
           spy.failNextCommit = new Error("disk on fire");
           const put = storage.put("k", "lost");
-          const del = storage.delete("other");
+          const barrier = storage.outputBarrier();
+          assert.ok(barrier !== undefined, "a confirmed write gates output until durable");
           assert.equal(await storage.get("k"), "lost");
-          await rejectsWith(put, "PH_ERR_STORAGE_IO", /disk on fire/);
-          await rejectsWith(del, "PH_ERR_STORAGE_IO");
+          await put; // in the cache: resolved; the failure resets the room instead
+          await rejectsWith(storage.sync(), "PH_ERR_STORAGE_IO", /disk on fire/);
+          await rejectsWith(barrier, "PH_ERR_STORAGE_IO", /disk on fire/);
           assert.equal(await storage.get("k"), "durable");
           assert.equal(commitErrors.length, 1);
           await storage.put("k", "again");
@@ -459,6 +464,7 @@ export function storageSuite(target: SuiteTarget): void {
       test("commits on return: reads inside see own writes, outside only after", () =>
         withStorage(async ({ storage, spy }) => {
           await storage.put({ a: 1, b: 2 });
+          await storage.sync();
           const before = spy.commits.length;
           const result = await storage.transaction(async (txn) => {
             await txn.put("a", 10);
@@ -478,6 +484,7 @@ export function storageSuite(target: SuiteTarget): void {
             return "done";
           });
           assert.equal(result, "done");
+          await storage.sync();
           assert.equal(spy.commits.length - before, 1, "one commit");
           assert.deepEqual(
             await storage.list(),
@@ -538,11 +545,13 @@ export function storageSuite(target: SuiteTarget): void {
             assert.equal(await storage.getAlarm(), null);
           });
           assert.equal(await storage.getAlarm(), time);
+          await storage.sync();
           assert.deepEqual(alarmChanges, [time]);
           await storage.transaction(async (txn) => {
             await txn.deleteAlarm();
           });
           assert.equal(await storage.getAlarm(), null);
+          await storage.sync();
           assert.deepEqual(alarmChanges, [time, null]);
         }));
 
@@ -566,12 +575,16 @@ export function storageSuite(target: SuiteTarget): void {
           const set = storage.setAlarm(t1);
           assert.equal(await storage.getAlarm(), t1, "visible before the commit");
           await set;
+          assert.deepEqual(alarmChanges, [], "announced only once durable");
+          await storage.sync();
           assert.deepEqual(alarmChanges, [t1]);
           const t2 = new Date(Date.now() + 120_000);
           await storage.setAlarm(t2);
           assert.equal(await storage.getAlarm(), t2.getTime());
+          await storage.sync();
           await storage.deleteAlarm();
           assert.equal(await storage.getAlarm(), null);
+          await storage.sync();
           assert.deepEqual(alarmChanges, [t1, t2.getTime(), null]);
         }));
 
@@ -624,10 +637,12 @@ export function storageSuite(target: SuiteTarget): void {
         withStorage(async ({ storage, alarmChanges }) => {
           const t1 = Date.now() + 60_000;
           await storage.setAlarm(t1);
+          await storage.sync();
           await storage.clearFiredAlarm(t1);
           assert.equal(await storage.getAlarm(), null);
           const t2 = t1 + 1;
           await storage.setAlarm(t1);
+          await storage.sync();
           void storage.setAlarm(t2); // the handler set a new alarm
           await storage.clearFiredAlarm(t1);
           assert.equal(await storage.getAlarm(), t2);
