@@ -182,7 +182,7 @@ export class PostgresDriver implements StorageDriver {
       },
       (e: unknown) => {
         this.#migrating = undefined; // the next call tries again
-        throw this.#ioError("start", e);
+        throw this.#ioError("setup (connect, create or migrate tables)", e);
       },
     );
     return this.#migrating;

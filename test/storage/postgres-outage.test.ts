@@ -1,0 +1,111 @@
+/**
+ * A real PostgreSQL outage while a room writes: an admin connection refuses new connections to
+ * the room's database (ALLOW_CONNECTIONS false binds superusers too) and kills the driver's
+ * backends with pg_terminate_backend, then lets connections in again.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { PartyhouseError } from "../../src/core/errors.js";
+import { openStorageProvider } from "../../src/storage/provider.js";
+import { adminSql, createDatabase, dropDatabase, whenPostgres } from "./postgres-helpers.js";
+
+const ref = { party: "main", room: "outage" };
+
+/** Polls `condition` every 20 ms; fails after `ms` with `what`. */
+async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+await whenPostgres(() => {
+  test("postgres outage: in-flight writes fail with PH_ERR_STORAGE_IO, acknowledged ones survive, writes resume", async () => {
+    const db = await createDatabase();
+    await db.sql.end();
+    const admin = adminSql();
+    const allow = (on: boolean) =>
+      admin.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS ${on ? "true" : "false"}`);
+    try {
+      const provider = await openStorageProvider({
+        kind: "postgres",
+        url: db.url.replace("postgres@", "postgres:hunter2@"),
+        maxConnections: 4,
+        connectTimeoutSeconds: 5,
+      });
+      const commitErrors: PartyhouseError[] = [];
+      const storage = provider.open(ref, {
+        onAlarmChange() {},
+        onCommitError: (e: PartyhouseError) => commitErrors.push(e),
+      } as { onAlarmChange(): void });
+
+      // The room writes in bursts of 10 unawaited puts, as a busy party does, and records each
+      // put whose promise resolved (acknowledged) or rejected.
+      const acked: number[] = [];
+      const failures: unknown[] = [];
+      let stop = false;
+      const writer = (async () => {
+        for (let i = 0; !stop;) {
+          const burst = Array.from({ length: 10 }, () => {
+            const n = i++;
+            return storage.put(`k${n}`, { n }).then(
+              () => void acked.push(n),
+              (e: unknown) => void failures.push(e),
+            );
+          });
+          await Promise.all(burst);
+          // Once failing, do not spin: the database refuses connections at once.
+          if (failures.length > 0) await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+
+      await until(() => acked.length >= 300, "300 acknowledged puts before the outage");
+      await allow(false);
+      const killed = await admin<{ pid: number }[]>`
+        SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity
+        WHERE datname = ${db.name} AND pid <> pg_backend_pid()`;
+      assert.ok(killed.length >= 1, "the driver had backends to kill");
+      await until(() => failures.length >= 30, "writes failing during the outage");
+      const ackedInOutage = acked.length;
+
+      for (const e of failures) {
+        assert.ok(e instanceof PartyhouseError, `a coded error, got ${String(e)}`);
+        assert.equal(e.code, "PH_ERR_STORAGE_IO");
+        assert.match(
+          e.message,
+          /^PostgreSQL (commit|setup .*) failed on postgres:\/\/postgres:\*\*\*@/,
+        );
+        assert.doesNotMatch(e.message, /hunter2/);
+      }
+      assert.ok(commitErrors.length >= 1, "the room heard of the failed commit");
+
+      await allow(true);
+      await until(() => acked.length >= ackedInOutage + 300, "writes succeeding again");
+      stop = true;
+      await writer;
+      await provider.close();
+
+      // Every acknowledged put is in the database, with its value.
+      const check = adminSql(db.url);
+      try {
+        const rows = await check<{ key: Buffer }[]>`
+          SELECT key FROM partyhouse_kv WHERE party = ${ref.party} AND room = ${ref.room}`;
+        const stored = new Set(rows.map((r) => r.key.toString("utf8")));
+        const missing = acked.filter((n) => !stored.has(`k${n}`));
+        assert.deepEqual(missing, [], `${missing.length} acknowledged puts were lost`);
+      } finally {
+        await check.end();
+      }
+      const reopened = await openStorageProvider({ kind: "postgres", url: db.url });
+      const again = reopened.open(ref, { onAlarmChange() {} });
+      const last = acked.at(-1)!;
+      assert.deepEqual(await again.get(`k${last}`), { n: last });
+      await reopened.close();
+    } finally {
+      await allow(true).catch(() => {});
+      await admin.end();
+      await dropDatabase(db.name);
+    }
+  });
+});
