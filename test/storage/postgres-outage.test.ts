@@ -5,7 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import WebSocket from "ws";
 import { PartyhouseError } from "../../src/core/errors.js";
+import type { Logger } from "../../src/core/log.js";
+import { startPartyhouse } from "../../src/runtime/start.js";
 import { openStorageProvider } from "../../src/storage/provider.js";
 import { adminSql, createDatabase, dropDatabase, whenPostgres } from "./postgres-helpers.js";
 
@@ -103,6 +106,93 @@ await whenPostgres(() => {
       assert.deepEqual(await again.get(`k${last}`), { n: last });
       await reopened.close();
     } finally {
+      await allow(true).catch(() => {});
+      await admin.end();
+      await dropDatabase(db.name);
+    }
+  });
+  test("postgres outage under a real server: acknowledged replies are durable, the room writes again after", async () => {
+    const db = await createDatabase();
+    await db.sql.end();
+    const admin = adminSql();
+    const allow = (on: boolean) =>
+      admin.unsafe(`ALTER DATABASE "${db.name}" ALLOW_CONNECTIONS ${on ? "true" : "false"}`);
+    const logged: string[] = [];
+    const log: Logger = {
+      error: (code, message) => void logged.push(`${code} ${message}`),
+      warn() {},
+      info() {},
+      debug() {},
+    };
+    // The party acknowledges a message only after its put resolved.
+    class Writer {
+      constructor(readonly room: { storage: { put(k: string, v: unknown): Promise<void> } }) {}
+      async onMessage(message: string, sender: { send(m: string): void }) {
+        await this.room.storage.put(`k${message}`, Number(message));
+        sender.send(`ok ${message}`);
+      }
+    }
+    const ph = await startPartyhouse({
+      parties: { main: Writer },
+      storage: { kind: "postgres", url: db.url },
+      log,
+    });
+    const acked = new Set<number>();
+    let stop = false;
+    let sent = 0;
+    // One client sending numbered messages; it reconnects if the room closes it.
+    const client = (async () => {
+      while (!stop) {
+        const ws = new WebSocket(`${ph.url.replace("http", "ws")}/parties/main/outage`);
+        await new Promise((resolve, reject) => {
+          ws.once("open", resolve);
+          ws.once("error", reject);
+        });
+        ws.on("message", (data: Buffer) => {
+          const m = /^ok (\d+)$/.exec(data.toString());
+          if (m) acked.add(Number(m[1]));
+        });
+        const closed = new Promise((resolve) => ws.once("close", resolve));
+        // Paced below what one room commits per second, so no flow control is needed.
+        while (!stop && ws.readyState === WebSocket.OPEN) {
+          ws.send(String(sent++));
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        ws.close();
+        await closed;
+      }
+    })();
+    try {
+      await until(() => acked.size >= 200, "200 acknowledged messages before the outage");
+      await allow(false);
+      await admin`
+        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = ${db.name} AND pid <> pg_backend_pid()`;
+      await until(
+        () => logged.some((l) => /PostgreSQL (commit|setup .*) failed/.test(l)),
+        "a logged storage failure",
+      );
+      const before = acked.size;
+      await allow(true);
+      await until(() => acked.size >= before + 200, "acknowledgements after the database is back");
+      stop = true;
+      await client;
+      await ph.close();
+
+      const check = adminSql(db.url);
+      try {
+        const rows = await check<{ key: Buffer }[]>`
+          SELECT key FROM partyhouse_kv WHERE party = 'main' AND room = 'outage'`;
+        const stored = new Set(rows.map((r) => r.key.toString("utf8")));
+        const lost = [...acked].filter((n) => !stored.has(`k${n}`));
+        assert.deepEqual(lost, [], `${lost.length} acknowledged writes were lost`);
+      } finally {
+        await check.end();
+      }
+    } finally {
+      stop = true;
+      await client.catch(() => {});
+      await ph.close().catch(() => {});
       await allow(true).catch(() => {});
       await admin.end();
       await dropDatabase(db.name);

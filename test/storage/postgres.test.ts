@@ -111,6 +111,67 @@ await whenPostgres(() => {
     }
   });
 
+  test("postgres: deleteAll with puts of existing keys, big batches, many rooms at once", async () => {
+    const db = await database();
+    const driver = new PostgresDriver({ url: db.url, schema: "batches" });
+    const all = { lowerExclusive: false, reverse: false };
+    const bytes = (n: number) => Buffer.from([n % 256]);
+    try {
+      await driver.commit(ref, {
+        deleteAll: false,
+        deletes: [],
+        puts: [
+          ["a", bytes(1)],
+          ["b", bytes(2)],
+          ["c", bytes(3)],
+        ],
+        alarm: 10,
+      });
+      // One statement deletes every other key and overwrites "b": sibling CTEs must not meet.
+      await driver.commit(ref, {
+        deleteAll: true,
+        deletes: [],
+        puts: [
+          ["b", bytes(20)],
+          ["d", bytes(4)],
+        ],
+        alarm: undefined,
+      });
+      assert.deepEqual(await driver.list(ref, all), [
+        ["b", bytes(20)],
+        ["d", bytes(4)],
+      ]);
+      assert.equal(await driver.getAlarm(ref), 10, "deleteAll keeps the alarm");
+      const many = Array.from({ length: 5000 }, (_, i): [string, Buffer] => [`k${i}`, bytes(i)]);
+      await driver.commit(ref, { deleteAll: false, deletes: ["b"], puts: many, alarm: null });
+      assert.equal((await driver.list(ref, all)).length, 5001);
+      assert.equal(await driver.getAlarm(ref), null);
+      // 40 rooms committing concurrently share the pool and its pipelines.
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, r) => {
+          const room = { party: "many", room: `r${r}` };
+          for (let i = 0; i < 10; i++) {
+            await driver.commit(room, {
+              deleteAll: false,
+              deletes: [],
+              puts: [[`k${i}`, bytes(r)]],
+              alarm: r * 100 + i,
+            });
+          }
+        }),
+      );
+      for (let r = 0; r < 40; r++) {
+        const room = { party: "many", room: `r${r}` };
+        assert.equal((await driver.list(room, all)).length, 10);
+        assert.equal(await driver.getAlarm(room), r * 100 + 9);
+      }
+      assert.equal((await driver.listAlarms()).length, 40);
+    } finally {
+      await driver.close();
+      await db.sql`DROP SCHEMA IF EXISTS batches CASCADE`;
+    }
+  });
+
   test("postgres: table prefix; a database from a newer schema is refused", async () => {
     const db = await database();
     try {
