@@ -40,7 +40,7 @@ export function tableNames(schema: string | undefined, prefix: string): TableNam
       `The PostgreSQL table prefix must be letters, digits and underscores, got ${JSON.stringify(prefix)}.`,
     );
   }
-  if (schema !== undefined && schema === "") {
+  if (schema === "") {
     throw new PartyhouseError("PH_ERR_CONFIG", "The PostgreSQL schema name must not be empty.");
   }
   const q = (table: string) =>

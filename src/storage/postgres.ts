@@ -21,17 +21,17 @@ import { parsePostgresUrl, redactUrl } from "./postgres-url.js";
 export interface PostgresDriverOptions {
   /**
    * `postgres://user:password@host:5432/database`. Query parameters: `?schema=NAME` (as the
-   * `schema` option), `?host=/run/postgresql` (a Unix socket directory), `?sslmode=require`, and
-   * any server setting such as `?search_path=x`.
+   * `schema` option), `?host=/run/postgresql` (a Unix socket directory), `?sslmode=require`,
+   * `?max=N`, `?connect_timeout=S`, and any server setting such as `?search_path=x`.
    */
   url: string;
   /** Keep the tables in this schema (created if missing). Default: the connection's search_path. */
   schema?: string;
   /** Prefix of every table name. Default `partyhouse_`. */
   tablePrefix?: string;
-  /** Connections in the pool. Default 10. */
+  /** Connections in the pool. Default: the URL's `?max=`, else 10. */
   maxConnections?: number;
-  /** How long to wait for a connection before a call fails. Default 10 s. */
+  /** Seconds to wait for a connection before a call fails. Default: `?connect_timeout=`, else 10. */
   connectTimeoutSeconds?: number;
 }
 
@@ -53,11 +53,16 @@ export class PostgresDriver implements StorageDriver {
     const parsed = parsePostgresUrl(options.url);
     this.where = redactUrl(options.url);
     this.#t = tableNames(options.schema ?? parsed.schema, options.tablePrefix ?? "partyhouse_");
+    // postgres.js reads `?max=` and `?connect_timeout=` from the URL unless an option is given.
+    const query = new URLSearchParams(parsed.url.split("?")[1] ?? "");
+    const max = options.maxConnections ?? (query.has("max") ? undefined : 10);
+    const timeout =
+      options.connectTimeoutSeconds ?? (query.has("connect_timeout") ? undefined : 10);
     try {
       this.#sql = postgres(parsed.url, {
         ...(parsed.host !== undefined ? { host: parsed.host } : {}),
-        max: options.maxConnections ?? 10,
-        connect_timeout: options.connectTimeoutSeconds ?? 10,
+        ...(max !== undefined ? { max } : {}),
+        ...(timeout !== undefined ? { connect_timeout: timeout } : {}),
         // CREATE ... IF NOT EXISTS reports "already exists, skipping" as a notice.
         onnotice: () => {},
         connection: { application_name: "partyhouse" },
