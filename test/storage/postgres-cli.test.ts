@@ -75,6 +75,39 @@ await whenPostgres(() => {
     }
   });
 
+  test("three partyhouse processes started at once on one fresh database migrate it once", async () => {
+    const db = await createDatabase();
+    const dir = project();
+    try {
+      const runs = await Promise.all(
+        [0, 1, 2].map(() => startCli(["start", "-p", "0", "--database", db.url], dir)),
+      );
+      await Promise.all(
+        runs.map(async (run, i) => {
+          const res = await fetch(`${run.url}/parties/main/room-${i}`, {
+            method: "POST",
+            body: `from-${i}`,
+          });
+          assert.equal(await res.text(), `stored from-${i}`);
+        }),
+      );
+      const versions = await db.sql`SELECT version FROM partyhouse_schema_version`;
+      assert.equal(versions.length, 1);
+      const rows = await db.sql<{ room: string }[]>`SELECT room FROM partyhouse_kv ORDER BY room`;
+      assert.deepEqual(
+        rows.map((r) => r.room),
+        ["room-0", "room-1", "room-2"],
+      );
+      for (const run of runs) run.child.kill("SIGTERM");
+      for (const run of runs) assert.equal((await run.exited).code, 0);
+    } finally {
+      killAll();
+      await db.sql.end();
+      await dropDatabase(db.name);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("partyhouse start with an unreachable database exits 1 with PH_ERR_STORAGE_IO", async () => {
     const dir = project();
     try {
