@@ -211,7 +211,7 @@ const scenarios = [
   {
     id: "storage",
     title: "6. storage: durable put/s in one room",
-    peers: ["partyhouse", "partykit", "partyserver"],
+    peers: ["partyhouse", "partyhouse-pg", "partykit", "partyserver"],
     run: async (p, lg, round) => {
       const path = wsPath(`s${round}-${Date.now()}`);
       const a = await lg.run({
@@ -228,9 +228,17 @@ const scenarios = [
         path,
         message: `burst:${cfg.burstPuts}:100`,
       });
+      const c = await lg.run({
+        kind: "command",
+        host,
+        port: p.port,
+        path,
+        message: `rmw:${cfg.puts}`,
+      });
       return {
         awaitedPerSec: cfg.puts / (a.ms / 1000),
         burstPerSec: cfg.burstPuts / (b.ms / 1000),
+        rmwPerSec: cfg.puts / (c.ms / 1000),
       };
     },
   },

@@ -13,6 +13,13 @@ const here = new URL("..", import.meta.url).pathname;
 export const PEERS = {
   ws: { label: "raw ws", kind: "node", script: "servers/raw-ws.mjs" },
   partyhouse: { label: "partyhouse", kind: "node", script: "servers/partyhouse.mjs" },
+  // The same server on the PostgreSQL driver (a fresh database per run; see servers/partyhouse.mjs).
+  "partyhouse-pg": {
+    label: "partyhouse on PostgreSQL",
+    kind: "node",
+    script: "servers/partyhouse.mjs",
+    env: { PH_BENCH_STORAGE: "postgres" },
+  },
   partykit: { label: "partykit dev", kind: "cli", cwd: "servers/partykit", needsNetns: true },
   partyserver: { label: "wrangler dev + partyserver", kind: "cli", cwd: "servers/partyserver" },
   socketio: { label: "socket.io", kind: "node", script: "servers/socketio.mjs" },
@@ -36,7 +43,7 @@ export async function startPeer(name, o = {}) {
 async function startNode(name, peer, o) {
   const child = fork(new URL(peer.script, `file://${here}`).pathname, [], {
     execArgv: ["--expose-gc", ...(o.execArgv ?? [])],
-    env: { ...process.env, ...o.env },
+    env: { ...process.env, ...peer.env, ...o.env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const listening = await new Promise((resolve, reject) => {

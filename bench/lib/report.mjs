@@ -81,6 +81,12 @@ export const ROWS = [
     unit: "rate",
   },
   {
+    s: "storage",
+    f: "rmwPerSec",
+    label: "storage read-modify-write (await get, await put): loops/s",
+    unit: "rate",
+  },
+  {
     s: "sio",
     f: "msgsPerSec",
     label: "Socket.IO echo flood, 100 conns: msg/s",
@@ -282,6 +288,7 @@ export function renderMarkdown(report) {
 const COLORS = {
   ws: "#7f7f7f",
   partyhouse: "#d62728",
+  "partyhouse-pg": "#9467bd",
   partykit: "#1f77b4",
   partyserver: "#17becf",
   socketio: "#2ca02c",

@@ -1,7 +1,7 @@
 // The party every PartyKit-API peer runs (partyhouse, `partykit dev`): what a room does depends
 // on the first letter of its id, so one server serves every scenario.
 //   e… echo to the sender · b… broadcast to the room · c… greet on connect (cold start)
-//   i… idle (memory) · s… storage puts on request ("awaited:N" or "burst:N:B"), answered with JSON
+//   i… idle (memory) · s… storage on request ("awaited:N", "burst:N:B" or "rmw:N"), answered with JSON
 
 /** Filled by bench/servers/partyhouse.mjs so the memory bench can broadcast to every room. */
 const registry = globalThis.__partyhouseBenchRooms;
@@ -35,6 +35,12 @@ export default class BenchParty {
     const t0 = Date.now();
     if (mode === "awaited") {
       for (let i = 0; i < n; i++) await storage.put(`k${i}`, { ...value, i });
+    } else if (mode === "rmw") {
+      // Read-modify-write of one counter, awaiting both: what a party keeping a tally does.
+      for (let i = 0; i < n; i++) {
+        const count = (await storage.get("counter")) ?? 0;
+        await storage.put("counter", count + 1);
+      }
     } else {
       for (let i = 0; i < n; i += burst) {
         let last;

@@ -17,6 +17,7 @@ Flags (dev/start/build):
   -c, --config <path>     config file (default partykit.json)
       --host <host>       interface to bind (dev default 127.0.0.1)
       --persist [path]    storage directory; --persist false keeps data in memory
+      --database <url>    keep storage in PostgreSQL (postgres://…); also PARTYHOUSE_DATABASE_URL
   -v, --var <k=v>         add a room env var (repeatable)
   -d, --define <k=v>      esbuild define (repeatable)
       --serve <dir>       serve static assets from <dir>

@@ -3,6 +3,7 @@ import { createBundler } from "../bundler/index.js";
 import type { ParsedCli } from "../config/cli-args.js";
 import { errorMessage, PartyhouseError } from "../core/errors.js";
 import { createLogger } from "../runtime/logger.js";
+import { redactUrl } from "../storage/postgres-url.js";
 import { bundlerLog, loadProjectConfig } from "./project.js";
 import { startPartyhouse } from "../runtime/start.js";
 import type { Partyhouse } from "../runtime/start.js";
@@ -69,7 +70,13 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   });
   const server = ph;
   const crons = scheduleCrons(config.crons, (name, expr) => server.runCron(name, expr), log);
-  const where = config.persist.kind === "memory" ? "in memory" : config.persist.path;
+  const { persist } = config;
+  const where =
+    persist.kind === "memory"
+      ? "in memory"
+      : persist.kind === "postgres"
+        ? `in PostgreSQL ${redactUrl(persist.url)}`
+        : persist.path;
   log.info(`partyhouse ${mode}: listening on ${ph.url} (storage ${where})`, {
     parties: Object.keys(config.parties),
   });

@@ -43,6 +43,7 @@ const runFlags: readonly FlagSpec[] = [
   { names: ["--host"], arity: "one" },
   { names: ["--persist"], arity: "optional" },
   { names: ["--no-persist"], arity: "none" },
+  { names: ["--database"], arity: "one" },
   { names: ["-v", "--var"], arity: "pairs" },
   { names: ["-d", "--define"], arity: "pairs" },
   { names: ["--serve"], arity: "one" },
@@ -202,6 +203,9 @@ function applyFlag(out: ParsedCli, long: string, given: string, values: string[]
       return;
     case "--no-persist":
       out.flags.persist = false;
+      return;
+    case "--database":
+      out.flags.database = value;
       return;
     case "--var":
       for (const pair of values) addPair(out.flags.vars, given, pair);

@@ -7,6 +7,7 @@ import { statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PartyhouseError } from "../core/errors.js";
 import { defaultLimits } from "../core/limits.js";
+import { checkPostgresUrl } from "../storage/postgres-url.js";
 import { readConfigSource } from "./discover.js";
 import { loadDotenvFiles } from "./dotenv.js";
 import { configSchema } from "./schema.js";
@@ -53,7 +54,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedCo
  * - `port`: dev: flag, config, 1999. start: flag, `PORT`, config, 1999.
  * - `host`: flag; start: `HOST`, else 0.0.0.0; dev: 127.0.0.1.
  * - `persist`: `false` → memory; a directory → `<dir>/partyhouse.sqlite3`;
- *   default `<root>/.partykit/state/partyhouse.sqlite3`.
+ *   default `<root>/.partykit/state/partyhouse.sqlite3`. `--database <url>`, else
+ *   `PARTYHOUSE_DATABASE_URL`, → PostgreSQL instead (a `--persist` flag wins over the variable).
  *
  * Throws PH_ERR_CONFIG naming the field, or PH_ERR_ENTRY_NOT_FOUND naming the party.
  */
@@ -111,7 +113,7 @@ export function loadConfigSync(options: LoadConfigOptions): ResolvedConfig {
     define,
     port: resolvePort(json, flags, env),
     host: resolveHost(flags, env),
-    persist: resolvePersist(json, flags, cwd, root),
+    persist: resolveDatabase(flags, env) ?? resolvePersist(json, flags, cwd, root),
     crons: json.crons ?? {},
     limits: { ...defaultLimits, ...json.limits },
     minify: json.minify ?? false,
@@ -215,6 +217,23 @@ function resolveHost(flags: CliFlags, env: LoadConfigOptions["env"] & object): s
   // PartyKit's dev server binds 0.0.0.0; we bind loopback in dev so a laptop on shared Wi-Fi
   // does not expose the project. `--host 0.0.0.0` restores PartyKit's behaviour.
   return "127.0.0.1";
+}
+
+/** PostgreSQL storage, when the command line or the environment names a database. */
+function resolveDatabase(
+  flags: CliFlags,
+  env: LoadConfigOptions["env"] & object,
+): PersistConfig | undefined {
+  if (flags.database !== undefined) {
+    if (flags.persist !== undefined) {
+      fail("--database and --persist both choose where storage lives; give only one of them.");
+    }
+    return { kind: "postgres", url: checkPostgresUrl(flags.database, "--database") };
+  }
+  const fromEnv = env["PARTYHOUSE_DATABASE_URL"];
+  // An explicit --persist on the command line wins over the environment.
+  if (fromEnv === undefined || fromEnv === "" || flags.persist !== undefined) return undefined;
+  return { kind: "postgres", url: checkPostgresUrl(fromEnv, "PARTYHOUSE_DATABASE_URL") };
 }
 
 function resolvePersist(

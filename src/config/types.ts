@@ -19,6 +19,8 @@ export interface CliFlags {
   host?: string;
   /** `--persist` (true), `--persist false`, or `--persist <dir>`. */
   persist?: string | boolean;
+  /** `--database <url>`: keep storage in PostgreSQL instead of SQLite. */
+  database?: string;
   /** `--var k=v`, repeatable; these win over the config's `vars` and the .env files. */
   vars: Record<string, string>;
   /** `--define k=v`, repeatable; the value is a JS expression, as with esbuild. */
@@ -85,7 +87,12 @@ export interface ServeConfig {
 }
 
 export type PersistConfig =
-  { kind: "memory" } | { kind: "sqlite"; /** absolute file */ path: string };
+  | { kind: "memory" }
+  | { kind: "sqlite"; /** absolute file */ path: string }
+  | {
+      kind: "postgres";
+      /** a postgres:// URL (holds the password: log it redacted) */ url: string;
+    };
 
 /** A shell command PartyKit runs before bundling (`build.command`, run in `build.cwd`). */
 export interface BuildCommand {

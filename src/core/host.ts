@@ -219,7 +219,8 @@ export class RoomHost {
     const party = rt.def.name;
     if (this.alarms.has(party, rt.id)) return;
     const seen = rt.alarmChanges;
-    rt.storage.getAlarm().then(
+    // The platform's own read: it must not close the room's input gate.
+    rt.storage.getAlarm({ allowConcurrency: true }).then(
       (time) => {
         if (time === null || rt.alarmChanges !== seen || this.alarms.has(party, rt.id)) return;
         this.alarms.set(party, rt.id, time);

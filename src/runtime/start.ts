@@ -14,13 +14,15 @@ import type { PartyDef } from "../core/party-def.js";
 import type { StorageProvider } from "../core/storage-api.js";
 import type { AssetFetcher, Parties } from "../core/types.js";
 import { socketIORoute } from "../socketio/route.js";
-import { createStorageProvider } from "../storage/provider.js";
+import { createStorageProvider, openStorageProvider } from "../storage/provider.js";
 import { measureSerialized } from "./measure.js";
 
 export type StorageOption =
   | StorageProvider
   | { kind: "memory" }
-  | { kind: "sqlite"; path: string; synchronous?: "normal" | "full" };
+  | { kind: "sqlite"; path: string; synchronous?: "normal" | "full" }
+  /** Connected and migrated before the server listens; see `openStorageProvider`. */
+  | { kind: "postgres"; url: string; schema?: string; tablePrefix?: string };
 
 export interface StartOptions {
   /** Party name → the module's default export (a Party.Server class or a module object). */
@@ -79,10 +81,13 @@ export function defineParties(parties: Record<string, unknown>): Map<string, Par
   return defs;
 }
 
-function toProvider(storage: StorageOption | undefined, limits: Limits): StorageProvider {
+async function toProvider(
+  storage: StorageOption | undefined,
+  limits: Limits,
+): Promise<StorageProvider> {
   if (storage === undefined) return createStorageProvider({ kind: "memory" }, limits);
   if ("open" in storage) return storage;
-  return createStorageProvider(storage, limits);
+  return openStorageProvider(storage, limits);
 }
 
 /**
@@ -97,7 +102,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
   const log = options.log ?? silentLogger;
   const host = new RoomHost({
     parties: defineParties(options.parties),
-    storage: toProvider(options.storage, limits),
+    storage: await toProvider(options.storage, limits),
     limits,
     log,
     env: options.env ?? {},

@@ -2,7 +2,7 @@
  * Durable Object storage for partyhouse: `createStorageProvider` is what the program wiring
  * needs; the driver types are for writing another backend.
  */
-export { createStorageProvider, providerFromDriver } from "./provider.js";
+export { createStorageProvider, openStorageProvider, providerFromDriver } from "./provider.js";
 export type { StorageLimitOptions, StorageProviderOptions } from "./provider.js";
 export { RoomStorage } from "./room-storage.js";
 export type { RoomStorageHooks } from "./room-core.js";
@@ -12,4 +12,6 @@ export type { Batch, Entry, KeyRange, MaybePromise, StorageDriver } from "./driv
 export { SqliteDriver } from "./sqlite.js";
 export type { SqliteDriverOptions } from "./sqlite.js";
 export { MemoryDriver } from "./memory.js";
+export { PostgresDriver } from "./postgres.js";
+export type { PostgresDriverOptions } from "./postgres.js";
 export { compareKeys, toKeyRange } from "./keys.js";

@@ -9,6 +9,9 @@ import type { StorageLimits } from "./args.js";
 import type { StorageDriver } from "./driver.js";
 import { roomKey } from "./keys.js";
 import { MemoryDriver } from "./memory.js";
+import { PostgresDriver } from "./postgres.js";
+import type { PostgresDriverOptions } from "./postgres.js";
+import { checkPostgresUrl } from "./postgres-url.js";
 import type { RoomStorageHooks } from "./room-core.js";
 import { CacheBudget, RoomCache } from "./cache.js";
 import { RoomStorage, drain, idle, release } from "./room-storage.js";
@@ -22,7 +25,12 @@ export type StorageProviderOptions =
       /** "normal" (default) survives process crashes; "full" also power loss. See sqlite.ts. */
       synchronous?: "normal" | "full";
     }
-  | { kind: "memory" };
+  | { kind: "memory" }
+  | ({
+      kind: "postgres";
+      /** `postgres://user:password@host:5432/database`; see PostgresDriverOptions. */
+      url: string;
+    } & Omit<PostgresDriverOptions, "url">);
 
 export type StorageLimitOptions = Partial<
   Pick<Limits, "maxKeyBytes" | "maxValueBytes" | "maxCacheBytes" | "maxRoomCacheBytes">
@@ -30,7 +38,8 @@ export type StorageLimitOptions = Partial<
 
 /**
  * Opens the storage named by `options`. The SQLite file is opened (and created) right away, so a
- * bad path fails here with PH_ERR_STORAGE_IO rather than on the first write.
+ * bad path fails here with PH_ERR_STORAGE_IO rather than on the first write. PostgreSQL connects
+ * on first use (use `openStorageProvider` to connect and migrate before serving).
  *
  * @example
  * const storage = createStorageProvider({ kind: "sqlite", path: ".partykit/state/storage.db" });
@@ -51,12 +60,44 @@ export function createStorageProvider(
       return new DriverStorageProvider(new SqliteDriver(options), checked);
     case "memory":
       return new DriverStorageProvider(new MemoryDriver(), checked);
+    case "postgres":
+      return new DriverStorageProvider(postgresDriver(options), checked);
     default:
       throw new PartyhouseError(
         "PH_ERR_CONFIG",
-        `storage.kind must be "sqlite" or "memory", got ${JSON.stringify((options as { kind: unknown }).kind)}.`,
+        `storage.kind must be "sqlite", "memory" or "postgres", got ${JSON.stringify((options as { kind: unknown }).kind)}.`,
       );
   }
+}
+
+/**
+ * Like `createStorageProvider`, but for PostgreSQL it connects and creates or migrates the tables
+ * first, so an unreachable database fails here with PH_ERR_STORAGE_IO naming the URL (without
+ * its password) instead of on the first room's first write.
+ *
+ * @example
+ * const storage = await openStorageProvider({ kind: "postgres", url: process.env.DATABASE_URL });
+ */
+export async function openStorageProvider(
+  options: StorageProviderOptions,
+  limits?: StorageLimitOptions,
+): Promise<StorageProvider> {
+  if (options.kind !== "postgres") return createStorageProvider(options, limits);
+  const checked = checkLimits(limits);
+  const driver = postgresDriver(options);
+  try {
+    await driver.ready();
+  } catch (e) {
+    await driver.close().catch(() => {});
+    throw e;
+  }
+  return new DriverStorageProvider(driver, checked);
+}
+
+function postgresDriver(options: StorageProviderOptions & { kind: "postgres" }): PostgresDriver {
+  const { kind: _kind, ...rest } = options;
+  checkPostgresUrl(rest.url, "storage.url");
+  return new PostgresDriver(rest);
 }
 
 /** A provider on any driver (for drivers that live outside this folder, like Postgres). */

@@ -69,6 +69,13 @@ describe("parseCliArgs", () => {
     assert.equal(parseCliArgs(["dev"]).flags.persist, undefined);
   });
 
+  it("reads --database <url>", () => {
+    const url = "postgres://u:p@db:5432/app";
+    assert.equal(parseCliArgs(["start", "--database", url]).flags.database, url);
+    assert.equal(parseCliArgs(["dev", `--database=${url}`]).flags.database, url);
+    assert.throws(() => parseCliArgs(["dev", "--database"]), /--database needs a value/);
+  });
+
   it("sets the mode from the command", () => {
     assert.equal(parseCliArgs(["dev"]).flags.mode, "dev");
     assert.equal(parseCliArgs(["start"]).flags.mode, "start");

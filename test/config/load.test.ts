@@ -273,6 +273,44 @@ describe("port, host and persist", () => {
     });
   });
 
+  it("keeps storage in PostgreSQL with --database or PARTYHOUSE_DATABASE_URL", () => {
+    const dir = project(base);
+    const url = "postgres://u:p@db:5432/app";
+    const pg = { kind: "postgres", url };
+    assert.deepEqual(load(dir, { flags: flags({ database: url }) }).persist, pg);
+    assert.deepEqual(load(dir, { env: { PARTYHOUSE_DATABASE_URL: url } }).persist, pg);
+    const other = "postgresql://elsewhere/db";
+    assert.deepEqual(
+      load(dir, { flags: flags({ database: other }), env: { PARTYHOUSE_DATABASE_URL: url } })
+        .persist,
+      { kind: "postgres", url: other },
+      "the flag wins over the variable",
+    );
+    assert.deepEqual(
+      load(dir, { flags: flags({ persist: false }), env: { PARTYHOUSE_DATABASE_URL: url } })
+        .persist,
+      { kind: "memory" },
+      "an explicit --persist wins over the variable",
+    );
+    assert.equal(load(dir, { env: { PARTYHOUSE_DATABASE_URL: "" } }).persist.kind, "sqlite");
+    assertFails(
+      () => load(dir, { flags: flags({ database: url, persist: "data" }) }),
+      "PH_ERR_CONFIG",
+      "--database and --persist",
+    );
+    assertFails(
+      () => load(dir, { flags: flags({ database: "db.sqlite" }) }),
+      "PH_ERR_CONFIG",
+      "--database must be a PostgreSQL URL",
+    );
+    assertFails(
+      () => load(dir, { env: { PARTYHOUSE_DATABASE_URL: "mysql://u:secret@h/db" } }),
+      "PH_ERR_CONFIG",
+      "PARTYHOUSE_DATABASE_URL",
+      "mysql://u:***@h/db",
+    );
+  });
+
   it("keeps state in memory with --persist false or persist: false", () => {
     const dir = project(base);
     assert.deepEqual(load(dir, { flags: flags({ persist: false }) }).persist, { kind: "memory" });

@@ -10,15 +10,15 @@ import type {
   RoomStorageControl,
   StorageProvider,
 } from "../../src/core/storage-api.js";
-import type { StorageDriver } from "../../src/storage/driver.js";
+import type { MaybePromise, StorageDriver } from "../../src/storage/driver.js";
 import { providerFromDriver } from "../../src/storage/provider.js";
 import type { StorageLimitOptions } from "../../src/storage/provider.js";
 import { SpyDriver, rejectsWith, throwsWith, utf8Sorted } from "./helpers.js";
 
 export interface SuiteTarget {
   name: string;
-  /** A fresh, empty driver; `cleanup` runs after each test. */
-  newDriver(): { driver: StorageDriver; cleanup?: () => void };
+  /** A fresh, empty driver; `cleanup` runs after each test, after the driver is closed. */
+  newDriver(): MaybePromise<{ driver: StorageDriver; cleanup?: () => MaybePromise<void> }>;
   /** Wrap the driver so every call answers asynchronously. */
   async?: boolean;
 }
@@ -40,7 +40,7 @@ export function storageSuite(target: SuiteTarget): void {
     body: (f: Fixture) => Promise<void>,
     limits?: StorageLimitOptions,
   ): Promise<void> {
-    const { driver, cleanup } = target.newDriver();
+    const { driver, cleanup } = await target.newDriver();
     const spy = new SpyDriver(driver, target.async === true);
     const provider = providerFromDriver(spy, limits);
     const alarmChanges: (number | null)[] = [];
@@ -54,7 +54,7 @@ export function storageSuite(target: SuiteTarget): void {
       await body({ spy, provider, storage: open("room-1"), alarmChanges, commitErrors, open });
     } finally {
       await provider.close().catch(() => {});
-      cleanup?.();
+      await cleanup?.();
     }
   }
 
@@ -133,6 +133,52 @@ export function storageSuite(target: SuiteTarget): void {
           await storage.put(Object.fromEntries(keys.map((k, i) => [k, i])));
           assert.deepEqual([...(await storage.list()).keys()], expected);
           assert.deepEqual([...(await storage.list({ reverse: true })).keys()], expected.reverse());
+        }));
+
+      test("random keys from every Unicode plane list in UTF-8 byte order, in pages", () =>
+        withStorage(async ({ storage }) => {
+          // Seeded, so a failure can be replayed; code points from ASCII to plane 16 (astral
+          // ones are surrogate pairs in JavaScript) with U+0000 and U+FFFF among them.
+          let seed = 42;
+          const next = (n: number) => {
+            seed = (seed * 1103515245 + 12345) % 2 ** 31;
+            return seed % n;
+          };
+          const pick = () => {
+            const ranges = [0x80, 0x800, 0xd800, 0x10000, 0x110000];
+            let cp = next(ranges[next(ranges.length)]!);
+            if (cp >= 0xd800 && cp < 0xe000) cp += 0x800; // no lone surrogates
+            return String.fromCodePoint(cp);
+          };
+          const keys = new Set<string>(["\0", "\uFFFF", "\u{10000}", "\u{10FFFF}", "\uE000"]);
+          while (keys.size < 300) {
+            let key = "";
+            for (let i = 1 + next(4); i > 0; i--) key += pick();
+            keys.add(key);
+          }
+          const expected = utf8Sorted([...keys]);
+          await storage.put(Object.fromEntries(expected.map((k, i) => [k, i])));
+          assert.deepEqual([...(await storage.list()).keys()], expected);
+          // Paging with startAfter, as applications walk big rooms.
+          const paged: string[] = [];
+          for (let after: string | undefined; ;) {
+            const page = [
+              ...(
+                await storage.list(
+                  after === undefined ? { limit: 37 } : { startAfter: after, limit: 37 },
+                )
+              ).keys(),
+            ];
+            paged.push(...page);
+            if (page.length < 37) break;
+            after = page.at(-1);
+          }
+          assert.deepEqual(paged, expected);
+          const mid = expected[150]!;
+          assert.deepEqual(
+            [...(await storage.list({ end: mid, reverse: true, limit: 5 })).keys()],
+            expected.slice(145, 150).reverse(),
+          );
         }));
 
       test("start, startAfter, end, prefix, reverse and limit", () =>

@@ -26,6 +26,12 @@ export class Main extends Server {
     const value = { v: "x".repeat(64) };
     if (mode === "awaited") {
       for (let i = 0; i < n; i++) await storage.put(`k${i}`, { ...value, i });
+    } else if (mode === "rmw") {
+      // Read-modify-write of one counter, awaiting both: what a party keeping a tally does.
+      for (let i = 0; i < n; i++) {
+        const count = (await storage.get("counter")) ?? 0;
+        await storage.put("counter", count + 1);
+      }
     } else {
       for (let i = 0; i < n; i += burst) {
         let last;
