@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { HANDLED } from "../../core/app.js";
 import type { PartyApp } from "../../core/app.js";
+import { upgradeSocketOf } from "../../compat/websocket-pair.js";
 import { errorMessage } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { toWebRequest } from "./request.js";
@@ -83,7 +84,14 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       const result = await app.upgrade(request, raw);
       if (result.kind === "handled") return;
       if (result.kind === "response") {
-        await writeUpgradeRefusal(socket, result.response);
+        // workerd's way to accept an upgrade by hand: 101 with a WebSocketPair end (party.io).
+        const pair = result.response.status === 101 ? upgradeSocketOf(result.response) : undefined;
+        if (pair === undefined) {
+          await writeUpgradeRefusal(socket, result.response);
+          return;
+        }
+        if (socket.destroyed) return;
+        wss.handleUpgrade(req, socket, head, (ws) => pipeWsEvents(ws, pair.adopt(wrapWs(ws)), log));
         return;
       }
       if (socket.destroyed) return;
