@@ -10,7 +10,7 @@ import type { RawSocket, SocketSink } from "./socket.js";
 import type { StorageProvider } from "./storage-api.js";
 import { createParties } from "./stubs.js";
 import type { StubTarget } from "./stubs.js";
-import type { AssetFetcher, Parties } from "./types.js";
+import type { AssetFetcher, Context, Parties } from "./types.js";
 
 export interface HostOptions {
   /** Every party by name; `main` must be present. */
@@ -25,6 +25,8 @@ export interface HostOptions {
   measure(value: unknown): number;
   /** Alarm retry base delay (ms); tests shorten it. */
   alarmRetryBaseMs?: number;
+  /** `room.context.ai` (and `lobby.ai`): the AI binding; default an empty object. */
+  ai?: object;
 }
 
 const noAssets: AssetFetcher = { fetch: () => Promise.resolve(null) };
@@ -78,7 +80,7 @@ export class RoomHost {
       context: {
         parties,
         assets: options.assets ?? noAssets,
-        ai: {},
+        ai: (options.ai ?? {}) as Context["ai"],
         vectorize: {},
         bindings: { r2: {}, kv: {} },
       },
