@@ -113,7 +113,19 @@ describe("package resolution", () => {
       }),
       "node_modules/plain-dep/index.mjs": `export const shared = "plain-esm"; export const token = globalThis.__phPlainToken ??= Math.random();\n`,
       "node_modules/plain-dep/index.cjs": `exports.shared = "plain-cjs";\n`,
+      // Like the postgres package: its workerd build opens sockets with cloudflare:sockets,
+      // which Node lacks, so the Node build is the one that runs.
+      "node_modules/cf-db/package.json": pkg({
+        name: "cf-db",
+        version: "1.0.0",
+        type: "module",
+        exports: { ".": { workerd: "./cf/index.js", default: "./node/index.js" } },
+      }),
+      "node_modules/cf-db/cf/index.js": `export { which } from "./impl.js";\n`,
+      "node_modules/cf-db/cf/impl.js": `import { connect } from "cloudflare:sockets";\nexport const which = typeof connect;\n`,
+      "node_modules/cf-db/node/index.js": `export const which = "node-db";\n`,
       "src/server.ts": `
+        import { which as dbWhich } from "cf-db";
         import { renderToReadableStream, which as edgeWhich } from "edge-dom/server";
         import { which } from "cond-pkg";
         import { feature } from "cond-pkg/feature/x";
@@ -123,7 +135,7 @@ describe("package resolution", () => {
           async onRequest() {
             const stream = await renderToReadableStream("hi");
             return Response.json({
-              edgeWhich, which, feature, shared,
+              edgeWhich, which, feature, shared, dbWhich,
               rendered: await new Response(stream).text(),
               fsWorks: typeof readFileSync === "function",
             });
@@ -140,6 +152,7 @@ describe("package resolution", () => {
       which: "browser",
       feature: "worker-x",
       shared: "plain-esm",
+      dbWhich: "node-db",
       // The bundled edge build's require() of a plain package goes to Node (CommonJS build).
       rendered: "plain-cjs:hi",
       fsWorks: true,
@@ -153,6 +166,17 @@ describe("package resolution", () => {
     assert.match(code, /from "plain-dep"/);
     assert.doesNotMatch(code, /from "cond-pkg"/);
     await stop(dev);
+  });
+
+  it("refuses workerd's own modules in party code with a bundle error naming them", async () => {
+    const root = project({
+      "partykit.json": JSON.stringify({ name: "cfmod", main: "src/server.ts" }),
+      "src/server.ts": `import { DurableObject } from "cloudflare:workers";\nexport default class Main { static d = DurableObject; }\n`,
+    });
+    await assert.rejects(
+      startCli(["dev", "-p", "0"], root),
+      /PH_ERR_BUNDLE[\s\S]*"cloudflare:workers" is a module of Cloudflare's workerd runtime/,
+    );
   });
 
   it("bundles a project's own party.io build (it is ESM without type: module, as PartyKit's dist is)", async () => {
