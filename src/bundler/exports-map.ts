@@ -26,20 +26,24 @@ export function exportsEntry(exports: Json, subpath: string): Json {
   if (Object.hasOwn(exports, subpath)) return exports[subpath];
   let best: Json = undefined;
   let bestPrefix = -1;
+  let bestKey = -1;
   for (const key of keys) {
     const star = key.indexOf("*");
     if (star < 0) continue;
     const prefix = key.slice(0, star);
     const suffix = key.slice(star + 1);
-    // Node picks the pattern with the longest prefix.
+    // Node's order: the longest prefix, then the longest key.
+    const better =
+      prefix.length > bestPrefix || (prefix.length === bestPrefix && key.length > bestKey);
     if (
+      better &&
       subpath.startsWith(prefix) &&
       subpath.endsWith(suffix) &&
-      subpath.length >= prefix.length + suffix.length &&
-      prefix.length > bestPrefix
+      subpath.length >= prefix.length + suffix.length
     ) {
       best = exports[key];
       bestPrefix = prefix.length;
+      bestKey = key.length;
     }
   }
   return best;
