@@ -9,7 +9,7 @@
  * request naming that room (`/socket.io/?partyId=<room>`), not a client's.
  */
 import type { IncomingMessage } from "node:http";
-import type { Server as IOServer, ServerOptions } from "socket.io";
+import type { Namespace, Server as IOServer, ServerOptions } from "socket.io";
 import { toWebRequest } from "../adapters/node/request.js";
 import { writeWebResponse } from "../adapters/node/response.js";
 import type { NodeRawRequest } from "../adapters/node/server.js";
@@ -50,6 +50,38 @@ export interface PartyIOParty extends SocketIOParty {
 
 export interface PartyIOPartyClass {
   new (room: Room): PartyIOParty;
+}
+
+/**
+ * Party.IO's adapter publishes through a room of the party named `nsp-<-partyId><namespace>`
+ * (`nsp--lobby-` for "/" of `?partyId=lobby`) and keeps one connection to it per Socket.IO
+ * server, which on PartyKit means one per client; apps read `adapter.partyName` and count that
+ * room's connections (PartyKit's socket.io-chat example shows its user count that way). The
+ * broadcasts need no relay here, but the room and its connections are kept the same: one party
+ * connection per connected client of the namespace.
+ */
+function companionRooms(nsp: Namespace, room: Room): void {
+  const partyName = `nsp--${room.id}${nsp.name.replaceAll("/", "-")}`;
+  (nsp.adapter as unknown as { partyName?: string }).partyName = partyName;
+  const party = room.context.parties[room.name];
+  if (party === undefined) return;
+  nsp.on(
+    "connection",
+    (socket: { disconnected: boolean; once(e: "disconnect", fn: () => void): void }) => {
+      party
+        .get(partyName)
+        .socket()
+        .then((conn) => {
+          if (socket.disconnected) conn.close();
+          else socket.once("disconnect", () => conn.close());
+        })
+        .catch((e: unknown) =>
+          console.error(
+            `PH_ERR_HANDLER party.io companion room ${partyName}: ${e instanceof Error ? e.message : String(e)}`,
+          ),
+        );
+    },
+  );
 }
 
 function lobbyOf(room: Room): FetchLobby {
@@ -97,12 +129,8 @@ export function createServer(
     );
   }
   const Base = createSocketIOParty(options, (io, room) => {
-    // Party.IO's adapter exposes the party it publishes through; here that is the room itself.
-    const name = (nsp: { adapter: unknown }) => {
-      (nsp.adapter as { partyName?: string }).partyName = room.id;
-    };
-    name(io.of("/"));
-    io.on("new_namespace", name);
+    companionRooms(io.of("/"), room);
+    io.on("new_namespace", (nsp: Namespace) => companionRooms(nsp, room));
     const url = `http://localhost/socket.io/?partyId=${encodeURIComponent(room.id)}`;
     return setup(io, new Request(url) as PartyRequest, lobbyOf(room), executionContext);
   });

@@ -6,6 +6,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startCli } from "../cli/cli-helpers.js";
+import { waitFor } from "../helpers.js";
 import {
   client,
   connected,
@@ -41,7 +42,9 @@ const Server = createServer({ pingInterval: 10000 }, (io, req, lobby, ctx) => {
 export default class extends Server {
   onFetch = (Server as any).onFetch;
   async onRequest(req: Party.Request): Promise<Response> {
-    if (new URL(req.url).pathname.endsWith("/user-count")) return new Response("room " + this.room.id);
+    if (new URL(req.url).pathname.endsWith("/user-count")) {
+      return new Response(this.room.id + " " + [...this.room.getConnections()].length);
+    }
     return super.onRequest(req);
   }
 }
@@ -86,8 +89,19 @@ describe("party.io without a party.io build", () => {
     await echo;
     assert.equal(leaked, false);
 
-    // The adapter's partyName reaches the room's own onRequest through a party stub.
-    assert.equal(await ws.timeout(5000).emitWithAck("count"), "room room-a");
+    // As with Party.IO, the adapter's partyName is a room holding one party connection per
+    // connected client of the namespace: the socket.io-chat example counts its users that way.
+    await waitFor(
+      async () => (await ws.timeout(5000).emitWithAck("count")) === "nsp--room-a- 3",
+      10000,
+      "three connections in the companion room",
+    );
+    both.disconnect();
+    await waitFor(
+      async () => (await ws.timeout(5000).emitWithAck("count")) === "nsp--room-a- 2",
+      10000,
+      "two connections after a disconnect",
+    );
     // Party.IO's own onRequest answers other paths of the room.
     const res = await fetch(dev.url + "/parties/main/room-a/elsewhere");
     assert.equal(res.status, 404);
