@@ -4,6 +4,7 @@
  * Node has no such module types, so the bytes are inlined into the party bundle and turned into
  * the same values there; the bundle stays one self-contained file (what `partyhouse build` ships).
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { ImportKind, Loader, Plugin } from "esbuild";
@@ -26,9 +27,11 @@ export function moduleTypesPlugin(): Plugin {
     name: "partyhouse-module-types",
     setup(build) {
       const locate = async (path: string, resolveDir: string, kind: ImportKind) => {
-        if (isAbsolute(path)) return { path };
-        if (path.startsWith("./") || path.startsWith("../"))
-          return { path: join(resolveDir, path) };
+        if (isAbsolute(path) || path.startsWith("./") || path.startsWith("../")) {
+          const file = isAbsolute(path) ? path : join(resolveDir, path);
+          if (existsSync(file)) return { path: file };
+          return { errors: [{ text: `Could not resolve "${path}": there is no file ${file}` }] };
+        }
         // A package path (`some-pkg/lib.wasm`): esbuild's resolver finds the file.
         const r = await build.resolve(path, { kind, resolveDir, pluginData: INNER_RESOLVE });
         return r.errors.length > 0 ? { errors: r.errors } : { path: r.path };

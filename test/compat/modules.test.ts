@@ -68,6 +68,19 @@ describe("module types", () => {
   });
 });
 
+describe("module types: errors", () => {
+  it("names a missing .wasm file in the bundle error", async () => {
+    const root = project({
+      "partykit.json": JSON.stringify({ name: "nowasm", main: "src/server.ts" }),
+      "src/server.ts": `import m from "./missing.wasm";\nexport default class Main { static m = m; }\n`,
+    });
+    await assert.rejects(
+      startCli(["dev", "-p", "0"], root),
+      /PH_ERR_BUNDLE[\s\S]*Could not resolve "\.\/missing\.wasm": there is no file/,
+    );
+  });
+});
+
 describe("package resolution", () => {
   it("uses a package's workerd/worker/browser build where it has one, else leaves it to Node", async () => {
     const root = project({
