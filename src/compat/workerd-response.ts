@@ -24,11 +24,13 @@ export function workerdResponseClass(Native: typeof Response): typeof Response {
       if (webSocket !== null) Object.defineProperty(this, "webSocket", { value: webSocket });
     }
 
+    /** A platform Response (fetch(), Response.json()) is a Response; a user subclass keeps its own test. */
     static override [Symbol.hasInstance](value: unknown): boolean {
+      const proto = this === WorkerdResponse ? Native.prototype : (this.prototype as object);
       return (
         typeof value === "object" &&
         value !== null &&
-        Object.prototype.isPrototypeOf.call(Native.prototype, value)
+        Object.prototype.isPrototypeOf.call(proto, value)
       );
     }
   }

@@ -46,6 +46,8 @@ export default class Main implements Party.Server {
         hasSocket: (r101 as unknown as { webSocket: unknown }).webSocket === a,
         plainIsResponse: new Response("x") instanceof Response,
         jsonIsResponse: Response.json({}) instanceof Response,
+        fetchedIsResponse: (await fetch(url.origin + "/not-here")) instanceof Response,
+        subclass: [new Mine("x") instanceof Mine, new Response("x") instanceof Mine, new Mine("y") instanceof Response],
         closedSeen,
         lastClose,
       });
@@ -53,6 +55,7 @@ export default class Main implements Party.Server {
     return new Response("not here", { status: 404 });
   }
 }
+class Mine extends Response {}
 let closedSeen = 0;
 let lastClose = 0;
 `;
@@ -71,6 +74,8 @@ describe("workerd globals", () => {
     assert.equal(pair["hasSocket"], true);
     assert.equal(pair["plainIsResponse"], true);
     assert.equal(pair["jsonIsResponse"], true);
+    assert.equal(pair["fetchedIsResponse"], true);
+    assert.deepEqual(pair["subclass"], [true, false, true]);
 
     const ws = new WebSocket(dev.url.replace("http", "ws") + "/echo");
     const messages: Array<string | Buffer> = [];
