@@ -209,7 +209,7 @@ describe("room.context.ai", () => {
       "src/server.ts": party,
     });
     const dev = await startCli(["dev", "-p", "0"], root, { PARTYHOUSE_AI_URL: "" });
-    assert.match(dev.output(), /PARTYHOUSE_AI_URL is not set/);
+    await dev.waitForOutput(/PARTYHOUSE_AI_URL is not set/, 10000);
     for (const what of ["run", "binding-fetch"]) {
       const body = (await (await fetch(`${dev.url}/parties/main/r/${what}`)).json()) as {
         code: string;

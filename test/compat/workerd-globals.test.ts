@@ -29,6 +29,11 @@ export default class Main implements Party.Server {
       server.send("hello");
       return new Response(null, { status: 101, webSocket: client } as ResponseInit);
     }
+    if (url.pathname === "/echo") {
+      // A plain request answered with an upgrade response.
+      const { 0: client } = new WebSocketPair();
+      return new Response(null, { status: 101, webSocket: client } as ResponseInit);
+    }
     if (url.pathname === "/pair") {
       // An in-memory pair on its own: what one end sends, the other receives (after accept()).
       const pair = new WebSocketPair();
@@ -76,6 +81,11 @@ describe("workerd globals", () => {
     assert.equal(pair["jsonIsResponse"], true);
     assert.equal(pair["fetchedIsResponse"], true);
     assert.deepEqual(pair["subclass"], [true, false, true]);
+
+    const plain = await fetch(dev.url + "/echo");
+    assert.equal(plain.status, 500);
+    assert.match(await plain.text(), /did not request a WebSocket/);
+    await dev.waitForOutput(/PH_ERR_NOT_AN_UPGRADE/, 10000);
 
     const ws = new WebSocket(dev.url.replace("http", "ws") + "/echo");
     const messages: Array<string | Buffer> = [];

@@ -62,6 +62,18 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       const raw: NodeRawRequest = { req, res };
       const response = await app.fetch(request, raw);
       if (response === HANDLED) return;
+      if (response.status < 200) {
+        // What workerd answers for a WebSocketPair end (or any 1xx) returned to a plain request.
+        log.error(
+          "PH_ERR_NOT_AN_UPGRADE",
+          `${req.method} ${req.url} was answered with ${response.status}`,
+        );
+        res.statusCode = 500;
+        res.end(
+          "Worker tried to return a WebSocket in a response to a request which did not request a WebSocket.",
+        );
+        return;
+      }
       await writeWebResponse(res, response, req.method === "HEAD");
     } catch (e) {
       log.error("PH_ERR_INTERNAL", `request ${req.method} ${req.url}: ${errorMessage(e)}`);
