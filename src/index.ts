@@ -18,3 +18,8 @@ export { defaultLimits } from "./core/limits.js";
 export type { Limits } from "./core/limits.js";
 export type { Logger } from "./core/log.js";
 export type * as Party from "./core/types.js";
+export { OpenAIForwardingAi, unconfiguredAi } from "./compat/ai/binding.js";
+export type { AiBinding } from "./compat/ai/binding.js";
+export { aiSettingsFromEnv } from "./compat/ai/settings.js";
+export type { AiSettings } from "./compat/ai/settings.js";
+export { installWorkerdGlobals } from "./compat/install-globals.js";

@@ -2,6 +2,8 @@
  * The `serve.build` client bundle: browser code built into the served folder (PartyKit's default
  * `<serve.path>/dist`), so the asset handler serves it like any other file.
  */
+import { existsSync } from "node:fs";
+import { isAbsolute, relative, sep } from "node:path";
 import * as esbuild from "esbuild";
 import type { ClientBuildOptions, ResolvedConfig } from "../config/types.js";
 import type { PartyhouseError } from "../core/errors.js";
@@ -34,7 +36,7 @@ export async function startClientBundle(
   let ctx: esbuild.BuildContext;
   try {
     ctx = await esbuild.context({
-      entryPoints: [...build.entryPoints],
+      entryPoints: build.entryPoints.map((e) => entrySpecifier(config.root, e)),
       absWorkingDir: config.root,
       outdir: build.outdir,
       bundle: build.bundle,
@@ -61,4 +63,17 @@ export async function startClientBundle(
     await ctx.dispose();
     throw toBundleError("serve.build", e);
   }
+}
+
+/**
+ * An entry that is no file of the project may be a package path (PartyKit's monaco example lists
+ * `monaco-editor/esm/vs/editor/editor.worker.js`): handed to esbuild as written, relative to the
+ * root, esbuild tries the file first and then the package, as PartyKit's build does. Its output
+ * then lands at `<outdir>/<package path>`.
+ */
+function entrySpecifier(root: string, entry: string): string {
+  if (existsSync(entry)) return entry;
+  const rel = relative(root, entry);
+  if (rel === "" || isAbsolute(rel) || rel.startsWith("..")) return entry;
+  return rel.split(sep).join("/");
 }

@@ -4,6 +4,7 @@
  * reach rooms) and, in server bundles, PARTYKIT_PROCESS_ENV (the .env variables as JSON text).
  * The config's `define` is layered on top, so a project can override any of them.
  */
+import { pathToFileURL } from "node:url";
 import type { ResolvedConfig } from "../config/types.js";
 
 /** `host:port` as a browser on this machine reaches the server; PartyKit dev uses 127.0.0.1. */
@@ -43,17 +44,21 @@ export function clientDefines(
 }
 
 /**
- * Code run first in every party bundle. `require` lets bundled CommonJS call `require()` on
+ * Code run first in every party bundle. `globalsEntry` installs the workerd globals PartyKit code
+ * expects (WebSocketPair, a Response that takes status 101 and `webSocket`). `require` lets bundled CommonJS call `require()` on
  * external packages (esbuild's ESM output otherwise throws "Dynamic require ... not supported";
  * esbuild renames any user-level `require` binding, so this cannot clash). The .env variables
  * are copied into `process.env` as PartyKit's runtime does, except that a variable already set in
  * the real environment keeps its value: on a server, the operator's environment wins.
  */
-export function serverBanner(config: ResolvedConfig): string {
+export function serverBanner(config: ResolvedConfig, globalsEntry?: string): string {
   const lines = [
     `import { createRequire as __partyhouseCreateRequire } from "node:module";`,
     `const require = __partyhouseCreateRequire(import.meta.url);`,
   ];
+  // First, so that the party's own imports (evaluated after it) already see WebSocketPair.
+  if (globalsEntry !== undefined)
+    lines.unshift(`import ${JSON.stringify(pathToFileURL(globalsEntry).href)};`);
   if (Object.keys(config.dotenv).length > 0) {
     lines.push(
       `for (const [k, v] of Object.entries(${JSON.stringify(config.dotenv)})) if (process.env[k] === undefined) process.env[k] = v;`,

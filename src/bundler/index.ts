@@ -7,7 +7,7 @@ import type { ResolvedConfig } from "../config/types.js";
 import type { PartyhouseError } from "../core/errors.js";
 import { runBuildCommand } from "./build-command.js";
 import { startClientBundle } from "./client-bundle.js";
-import { defaultCompatEntry } from "./compat-plugin.js";
+import { compatFile, defaultCompatEntry } from "./compat-plugin.js";
 import { defaultPartykitHost } from "./defines.js";
 import { OutputDir } from "./outputs.js";
 import { startServerBundle } from "./server-bundle.js";
@@ -34,6 +34,8 @@ export interface BundlerOptions {
   log?: BundlerLog;
   /** Absolute path `partykit/server` resolves to; default partyhouse's `dist/compat/partykit-server.js`. */
   compatEntry?: string;
+  /** Absolute path of the workerd-globals module; default partyhouse's `dist/compat/workerd-globals.js`. */
+  globalsEntry?: string;
   /** The value of PARTYKIT_HOST; default `127.0.0.1:<port>` (the configured host if specific). */
   partykitHost?: string;
   /** Run the config's `build.command` before the first build (default true). */
@@ -74,6 +76,7 @@ export async function createBundler(
     output,
     watch: opts.watch,
     compatEntry: opts.compatEntry ?? defaultCompatEntry(),
+    globalsEntry: opts.globalsEntry ?? compatFile("workerd-globals"),
     partykitHost,
     ...(opts.onRebuild ? { onRebuild: opts.onRebuild } : {}),
   });

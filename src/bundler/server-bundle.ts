@@ -1,8 +1,9 @@
 /**
  * The party (server) bundle: every party entry, TypeScript/JSX, bundled as ESM for Node. Bare
  * package imports stay external and are resolved at run time from the project's node_modules
- * (the output lives under the project root for that reason), except `partykit/server`, which the
- * compat plugin points at partyhouse.
+ * (the output lives under the project root for that reason), except packages with a worker
+ * build (packages-plugin.ts) and `partykit/server`/`party.io`, which the compat plugin points at
+ * partyhouse. `.wasm`/`.bin`/`.txt` imports get workerd's module types (module-types.ts).
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
@@ -12,9 +13,12 @@ import type { ResolvedConfig } from "../config/types.js";
 import type { PartyhouseError } from "../core/errors.js";
 import { partykitCompatPlugin } from "./compat-plugin.js";
 import { serverBanner, serverDefines } from "./defines.js";
+import { WORKER_CONDITIONS } from "./exports-map.js";
 import { bundleError, toBundleError } from "./failure.js";
 import { firstBuildHook } from "./first-build.js";
+import { moduleTypeLoaders, moduleTypesPlugin } from "./module-types.js";
 import type { OutputDir } from "./outputs.js";
+import { packagesPlugin } from "./packages-plugin.js";
 
 /** One successful build of every party. */
 export interface BundleResult {
@@ -32,6 +36,8 @@ export interface ServerBundleOptions {
   output: OutputDir;
   watch: boolean;
   compatEntry: string;
+  /** Absolute path of the module that installs the workerd globals (see src/compat/workerd-globals.ts). */
+  globalsEntry: string;
   partykitHost: string;
   onRebuild?: (event: RebuildEvent) => void;
 }
@@ -100,18 +106,27 @@ export async function startServerBundle(
       outExtension: { ".js": ".mjs" },
       write: false,
       bundle: true,
-      platform: "node",
+      // "neutral" so that only PartyKit's conditions pick a package's build (platform "node"
+      // would add the "node" condition); Node built-ins are kept external by packagesPlugin.
+      platform: "neutral",
+      mainFields: ["module", "main"],
+      conditions: [...WORKER_CONDITIONS],
       target: "node20",
       format: "esm",
-      packages: "external",
       // Inline, so a renamed (versioned) file keeps its map; Node uses it with --enable-source-maps.
       sourcemap: "inline",
       minify: config.minify,
       define: serverDefines(config, opts.partykitHost),
       alias: { ...config.alias },
-      banner: { js: serverBanner(config) },
+      loader: { ...moduleTypeLoaders },
+      banner: { js: serverBanner(config, opts.globalsEntry) },
       logLevel: "silent",
-      plugins: [partykitCompatPlugin(opts.compatEntry), hook.plugin],
+      plugins: [
+        partykitCompatPlugin(opts.compatEntry),
+        moduleTypesPlugin(),
+        packagesPlugin(),
+        hook.plugin,
+      ],
     });
   } catch (e) {
     throw toBundleError("the parties", e);

@@ -7,6 +7,7 @@ import { redactUrl } from "../storage/postgres-url.js";
 import { bundlerLog, loadProjectConfig } from "./project.js";
 import { startPartyhouse } from "../runtime/start.js";
 import type { Partyhouse } from "../runtime/start.js";
+import { setupAi } from "./ai-setup.js";
 import { scheduleCrons } from "./crons.js";
 import { importParties } from "./import-parties.js";
 
@@ -48,6 +49,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   });
 
   const parties = await importParties(bundler.result.parties);
+  const ai = await setupAi(config, process.env, log);
   const assets = config.serve
     ? createAssetHandler(config.serve, { dev: mode === "dev" })
     : undefined;
@@ -60,6 +62,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     hostname: config.host,
     log,
     crons: { ...config.crons },
+    ai: ai.binding,
     ...(assets
       ? {
           siteAssets: assets,
@@ -87,7 +90,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     stopping = true;
     log.info(`${signal}: shutting down (closing sockets with 1012, flushing storage)`);
     crons.stop();
-    void Promise.all([server.close(), bundler.dispose()])
+    void Promise.all([server.close(), bundler.dispose(), ai.close()])
       .then(() => {
         log.info("stopped");
         process.exit(0);

@@ -121,6 +121,7 @@ export function loadConfigSync(options: LoadConfigOptions): ResolvedConfig {
   };
   if (source) config.configPath = source.path;
   if (json.name !== undefined) config.name = json.name;
+  if (json.ai !== undefined) config.ai = typeof json.ai === "object" ? { ...json.ai } : json.ai;
   // `--serve` replaces the whole field (PartyKit merges overrides over the file the same way).
   const serve =
     flags.serve !== undefined ? resolveServe(flags.serve, cwd) : resolveServe(json.serve, root);

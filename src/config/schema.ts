@@ -171,4 +171,8 @@ export interface ConfigJson {
   };
   minify?: boolean;
   limits?: Partial<Limits>;
+  ai?: AiJson;
 }
+
+/** PartyKit's `ai`: on, or the settings of PartyKit's own AI gateway. */
+export type AiJson = boolean | { apiGateway?: string; apiToken?: string; apiAccount?: string };

@@ -134,4 +134,6 @@ export interface ResolvedConfig {
   /** `build.alias`: import aliases for the server bundle. */
   alias: Readonly<Record<string, string>>;
   buildCommand?: BuildCommand;
+  /** PartyKit's `ai`, when set: `room.context.ai` is configured from it plus PARTYHOUSE_AI_* (README). */
+  ai?: boolean | { apiGateway?: string; apiToken?: string; apiAccount?: string };
 }

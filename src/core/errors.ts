@@ -52,6 +52,12 @@ export const ErrorCodes = {
     "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",
   PH_ERR_SOCKETIO_TRANSPORT:
     "A Socket.IO party got a request from a server adapter that does not hand over Node's raw req/res and upgrade socket.",
+  PH_ERR_NOT_AN_UPGRADE:
+    "A handler answered a plain HTTP request with a 101 WebSocket response (a WebSocketPair end); answered 500. Return it only for requests with Upgrade: websocket.",
+  PH_ERR_AI_NOT_CONFIGURED:
+    'room.context.ai was used but no AI endpoint is configured: set "ai": true in partykit.json and PARTYHOUSE_AI_URL.',
+  PH_ERR_AI:
+    "The AI endpoint room.context.ai forwards to failed, or ai.run() got inputs it cannot forward (text generation and embeddings are supported).",
   PH_ERR_INTERNAL: "A bug in partyhouse; please report it with the log line.",
 } as const;
 

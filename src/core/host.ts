@@ -11,7 +11,7 @@ import type { RoomIdentity, RoomShared } from "./room-shared.js";
 import type { StorageProvider } from "./storage-api.js";
 import { createParties } from "./stubs.js";
 import type { StubTarget } from "./stubs.js";
-import type { AssetFetcher, Parties } from "./types.js";
+import type { AssetFetcher, Context, Parties } from "./types.js";
 
 export interface HostOptions {
   /** Every party by name; `main` must be present. */
@@ -30,6 +30,8 @@ export interface HostOptions {
   placement?: Placement;
   /** How often stored alarms that fall due soon are read into timers (ms). */
   alarmSweepMs?: number;
+  /** `room.context.ai` (and `lobby.ai`): the AI binding; default an empty object. */
+  ai?: object;
 }
 
 /** Alarms read per sweep at most; a store with more due at once catches up over a few sweeps. */
@@ -104,7 +106,7 @@ export class RoomHost {
       context: {
         parties,
         assets: options.assets ?? noAssets,
-        ai: {},
+        ai: (options.ai ?? {}) as Context["ai"],
         vectorize: {},
         bindings: { r2: {}, kv: {} },
       },

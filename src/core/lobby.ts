@@ -9,7 +9,7 @@ export function fetchLobby(shared: RoomShared): FetchLobby {
     env: shared.env,
     parties: shared.parties,
     assets: shared.assets,
-    ai: {},
+    ai: shared.context.ai,
     vectorize: {},
     analytics: noopAnalytics,
     bindings: { r2: {}, kv: {} },

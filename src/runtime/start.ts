@@ -13,6 +13,7 @@ import { definePartyFromModule } from "../core/party-def.js";
 import type { PartyDef } from "../core/party-def.js";
 import type { StorageProvider } from "../core/storage-api.js";
 import type { AssetFetcher, Parties } from "../core/types.js";
+import { unconfiguredAi } from "../compat/ai/binding.js";
 import { socketIORoute } from "../socketio/route.js";
 import { createStorageProvider, openStorageProvider } from "../storage/provider.js";
 import { measureSerialized } from "./measure.js";
@@ -51,6 +52,11 @@ export interface StartOptions {
    * every room.
    */
   placement?: Placement;
+  /**
+   * `room.context.ai`: an AI binding (`new OpenAIForwardingAi(settings)` from partyhouse, or any
+   * object). Default: one whose every use fails with PH_ERR_AI_NOT_CONFIGURED.
+   */
+  ai?: object;
 }
 
 /** A running partyhouse server. */
@@ -108,6 +114,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     env: options.env ?? {},
     ...(options.assets ? { assets: options.assets } : {}),
     measure: measureSerialized,
+    ai: options.ai ?? unconfiguredAi(),
     ...(options.alarmRetryBaseMs !== undefined
       ? { alarmRetryBaseMs: options.alarmRetryBaseMs }
       : {}),

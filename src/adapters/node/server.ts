@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { HANDLED } from "../../core/app.js";
 import type { PartyApp } from "../../core/app.js";
+import { upgradeSocketOf } from "../../compat/websocket-pair.js";
 import { errorMessage } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { toWebRequest } from "./request.js";
@@ -61,6 +62,18 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       const raw: NodeRawRequest = { req, res };
       const response = await app.fetch(request, raw);
       if (response === HANDLED) return;
+      if (response.status < 200) {
+        // What workerd answers for a WebSocketPair end (or any 1xx) returned to a plain request.
+        log.error(
+          "PH_ERR_NOT_AN_UPGRADE",
+          `${req.method} ${req.url} was answered with ${response.status}`,
+        );
+        res.statusCode = 500;
+        res.end(
+          "Worker tried to return a WebSocket in a response to a request which did not request a WebSocket.",
+        );
+        return;
+      }
       await writeWebResponse(res, response, req.method === "HEAD");
     } catch (e) {
       log.error("PH_ERR_INTERNAL", `request ${req.method} ${req.url}: ${errorMessage(e)}`);
@@ -83,7 +96,14 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       const result = await app.upgrade(request, raw);
       if (result.kind === "handled") return;
       if (result.kind === "response") {
-        await writeUpgradeRefusal(socket, result.response);
+        // workerd's way to accept an upgrade by hand: 101 with a WebSocketPair end (party.io).
+        const pair = result.response.status === 101 ? upgradeSocketOf(result.response) : undefined;
+        if (pair === undefined) {
+          await writeUpgradeRefusal(socket, result.response);
+          return;
+        }
+        if (socket.destroyed) return;
+        wss.handleUpgrade(req, socket, head, (ws) => pipeWsEvents(ws, pair.adopt(wrapWs(ws)), log));
         return;
       }
       if (socket.destroyed) return;
