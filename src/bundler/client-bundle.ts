@@ -8,6 +8,7 @@ import type { PartyhouseError } from "../core/errors.js";
 import { clientDefines } from "./defines.js";
 import { bundleError, toBundleError } from "./failure.js";
 import { firstBuildHook } from "./first-build.js";
+import { ownClientDepsPlugin } from "./own-deps-plugin.js";
 
 export interface ClientBundleOptions {
   watch: boolean;
@@ -48,7 +49,7 @@ export async function startClientBundle(
       loader: { ...build.loader },
       define: clientDefines(config, opts.partykitHost),
       logLevel: "silent",
-      plugins: [hook.plugin],
+      plugins: [ownClientDepsPlugin(), hook.plugin],
     });
   } catch (e) {
     throw toBundleError("serve.build", e);

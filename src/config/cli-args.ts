@@ -23,8 +23,30 @@ export interface ParsedCli {
   yes: boolean;
   /** `init --dry-run`. */
   dryRun: boolean;
+  /** `init --install` (default) / `--no-install`: run npm install after writing the files. */
+  install: boolean;
+  /** Flags that shape the server process (not the project config). */
+  server: ServerFlags;
   /** PartyKit flags accepted so existing scripts run, but without effect here. */
   ignored: string[];
+}
+
+/** Process-level flags of dev/start/build; each also has an environment variable (see README). */
+export interface ServerFlags {
+  /** `--https`: serve TLS; needs `--https-key-path` and `--https-cert-path`. */
+  https: boolean;
+  httpsKeyPath?: string;
+  httpsCertPath?: string;
+  /** `--minify`: minify the party bundles (as the config's `minify`). */
+  minify: boolean;
+  /** `--trust-proxy`: take `X-Forwarded-Proto`/`X-Forwarded-Host` into `request.url`. */
+  trustProxy: boolean;
+  /** `--public-host <host[:port]>`: PARTYKIT_HOST baked into client bundles. */
+  publicHost?: string;
+  /** `--shutdown-grace <ms>`: how long shutdown waits for in-flight requests and sockets. */
+  shutdownGraceMs?: number;
+  /** `build --out <dir>` / `start --from <dir>`: the build artifact folder. */
+  artifactDir?: string;
 }
 
 const COMMANDS = ["dev", "start", "build", "init"] as const;
@@ -49,7 +71,14 @@ const runFlags: readonly FlagSpec[] = [
   { names: ["--verbose"], arity: "none" },
   { names: ["--with-env"], arity: "none" },
   { names: ["-h", "--help"], arity: "none" },
-  { names: ["--minify"], arity: "none", ignored: true },
+  { names: ["--minify"], arity: "none" },
+  { names: ["--https"], arity: "none" },
+  { names: ["--https-key-path"], arity: "one" },
+  { names: ["--https-cert-path"], arity: "one" },
+  { names: ["--trust-proxy"], arity: "none" },
+  { names: ["--public-host"], arity: "one" },
+  { names: ["--shutdown-grace"], arity: "one" },
+  { names: ["--out", "--from"], arity: "one" },
   { names: ["--live"], arity: "none", ignored: true },
   { names: ["--no-hotkeys"], arity: "none", ignored: true },
   { names: ["--disable-request-cf-fetch"], arity: "none", ignored: true },
@@ -60,7 +89,13 @@ const runFlags: readonly FlagSpec[] = [
 const initFlags: readonly FlagSpec[] = [
   { names: ["-y", "--yes"], arity: "none" },
   { names: ["--dry-run"], arity: "none" },
+  { names: ["--install"], arity: "none" },
+  { names: ["--no-install"], arity: "none" },
   { names: ["-h", "--help"], arity: "none" },
+  { names: ["--typescript"], arity: "none", ignored: true },
+  { names: ["--no-typescript"], arity: "none", ignored: true },
+  { names: ["--git"], arity: "none", ignored: true },
+  { names: ["--no-git"], arity: "none", ignored: true },
 ];
 
 function fail(message: string): never {
@@ -96,12 +131,15 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     flags: { vars: {}, define: {}, mode: "dev" },
     yes: false,
     dryRun: false,
+    install: true,
+    server: { https: false, minify: false, trustProxy: false },
     ignored: [],
   };
   const first = argv[0];
   if (first === undefined) return out;
   if (first === "-h" || first === "--help" || first === "help") return { ...out, help: true };
-  if (first === "-V" || first === "--version" || first === "version") {
+  // PartyKit's CLI prints its version for a top-level -v; after a command -v is --var.
+  if (first === "-v" || first === "-V" || first === "--version" || first === "version") {
     return { ...out, command: "version" };
   }
   if (!(COMMANDS as readonly string[]).includes(first)) {
@@ -226,6 +264,40 @@ function applyFlag(out: ParsedCli, long: string, given: string, values: string[]
       return;
     case "--dry-run":
       out.dryRun = true;
+      return;
+    case "--install":
+      out.install = true;
+      return;
+    case "--no-install":
+      out.install = false;
+      return;
+    case "--minify":
+      out.server.minify = true;
+      return;
+    case "--https":
+      out.server.https = true;
+      return;
+    case "--https-key-path":
+      out.server.httpsKeyPath = value;
+      return;
+    case "--https-cert-path":
+      out.server.httpsCertPath = value;
+      return;
+    case "--trust-proxy":
+      out.server.trustProxy = true;
+      return;
+    case "--public-host":
+      out.server.publicHost = value;
+      return;
+    case "--shutdown-grace": {
+      const ms = Number(value);
+      if (!/^\d+$/.test(value as string))
+        fail(`--shutdown-grace must be milliseconds (an integer), got "${value}"`);
+      out.server.shutdownGraceMs = ms;
+      return;
+    }
+    case "--from":
+      out.server.artifactDir = value;
       return;
   }
 }
