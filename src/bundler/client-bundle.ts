@@ -12,6 +12,7 @@ import { ownClientDepsPlugin } from "./own-deps-plugin.js";
 
 export interface ClientBundleOptions {
   watch: boolean;
+  /** PARTYKIT_HOST as an esbuild define value (a JSON string or an expression). */
   partykitHost: string;
   /** Called after each watch rebuild: undefined when it succeeded, else the error. */
   onRebuild?: (error: PartyhouseError | undefined) => void;

@@ -22,8 +22,12 @@ export function defaultCompatEntry(): string {
   return existsSync(ts) ? ts : js;
 }
 
-/** An esbuild plugin resolving `partykit/server` to `compatEntry` (an absolute file path). */
-export function partykitCompatPlugin(compatEntry: string): Plugin {
+/**
+ * An esbuild plugin resolving `partykit/server` to `compatEntry` (an absolute file path). With
+ * `inline` the entry is bundled (it has no runtime exports, so nothing is added) and the output
+ * names no path of this machine.
+ */
+export function partykitCompatPlugin(compatEntry: string, inline = false): Plugin {
   return {
     name: "partyhouse-partykit-compat",
     setup(build) {
@@ -39,6 +43,7 @@ export function partykitCompatPlugin(compatEntry: string): Plugin {
             ],
           };
         }
+        if (inline) return { path: compatEntry };
         return { path: pathToFileURL(compatEntry).href, external: true };
       });
     },

@@ -33,6 +33,9 @@ export interface ServerBundleOptions {
   watch: boolean;
   compatEntry: string;
   partykitHost: string;
+  minify: boolean;
+  /** Bundle the compat entry instead of importing it by absolute path. */
+  portable: boolean;
   onRebuild?: (event: RebuildEvent) => void;
 }
 
@@ -106,12 +109,12 @@ export async function startServerBundle(
       packages: "external",
       // Inline, so a renamed (versioned) file keeps its map; Node uses it with --enable-source-maps.
       sourcemap: "inline",
-      minify: config.minify,
+      minify: opts.minify,
       define: serverDefines(config, opts.partykitHost),
       alias: { ...config.alias },
       banner: { js: serverBanner(config) },
       logLevel: "silent",
-      plugins: [partykitCompatPlugin(opts.compatEntry), hook.plugin],
+      plugins: [partykitCompatPlugin(opts.compatEntry, opts.portable), hook.plugin],
     });
   } catch (e) {
     throw toBundleError("the parties", e);

@@ -12,6 +12,8 @@ Usage:
   partyhouse build [entry]   bundle the parties (and serve.build) without serving
   partyhouse init [name]     scaffold a chat party and a page
 
+  partyhouse -v, --version   print the version
+
 Flags (dev/start/build):
   -p, --port <n>          port (default 1999)
   -c, --config <path>     config file (default partykit.json)
@@ -20,7 +22,16 @@ Flags (dev/start/build):
   -v, --var <k=v>         add a room env var (repeatable)
   -d, --define <k=v>      esbuild define (repeatable)
       --serve <dir>       serve static assets from <dir>
-      --verbose           log stack traces and debug lines
+      --verbose           log stack traces and debug lines (requests, connections)
+      --minify            minify the party bundles
+
+Production (start/build; see README "Deploying"):
+      --out <dir>         build: where the artifact goes (default .partyhouse)
+      --from <dir>        start: run this artifact (default .partyhouse when it exists)
+      --public-host <h>   PARTYKIT_HOST of client bundles (default: the page's own origin)
+      --trust-proxy       take X-Forwarded-Proto/-Host into request.url
+      --shutdown-grace <ms>  wait for in-flight requests and sockets (default 5000)
+      --https --https-key-path <key.pem> --https-cert-path <cert.pem>   serve TLS
 `;
 
 function version(): string {
@@ -31,6 +42,8 @@ function version(): string {
 }
 
 async function main(): Promise<void> {
+  // Party bundles carry inline source maps: stack traces then name the project's source files.
+  process.setSourceMapsEnabled(true);
   const cli = parseCliArgs(process.argv.slice(2));
   if (cli.command === "help" || cli.help) {
     process.stdout.write(HELP);

@@ -1,8 +1,10 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import { HANDLED } from "../../core/app.js";
 import type { PartyApp } from "../../core/app.js";
 import { errorMessage } from "../../core/errors.js";
@@ -23,7 +25,19 @@ export interface NodeRawUpgrade {
   head: Buffer;
 }
 
-export interface NodeServerOptions {
+/** Process-level additions (the CLI's ops layer); every field is optional. */
+export interface NodeServerHooks {
+  /** Serve HTTPS with this PEM key and certificate. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Take `X-Forwarded-Proto`/`X-Forwarded-Host` into `request.url` (behind a reverse proxy). */
+  trustProxy?: boolean;
+  /** Runs first for every HTTP request; returning true means it answered the request itself. */
+  intercept?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Sees every accepted WebSocket (counters, logs) before the room does. */
+  onWebSocket?(ws: WebSocket, req: IncomingMessage): void;
+}
+
+export interface NodeServerOptions extends NodeServerHooks {
   maxMessageBytes: number;
   log: Logger;
 }
@@ -49,15 +63,25 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     skipUTF8Validation: true,
   });
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (options.intercept?.(req, res)) return;
     void handleRequest(req, res);
-  });
+  };
+  const server: Server = options.tls
+    ? (createTlsServer(options.tls, onRequest) as unknown as Server)
+    : createServer(onRequest);
+  const secure = options.tls !== undefined;
+  const trustProxy = options.trustProxy === true;
+  // Requests being answered, so shutdown can wait for them instead of cutting them.
+  let inflight = 0;
   // Keep-alive sockets must not hold a shutdown open forever.
   server.keepAliveTimeout = 5000;
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    inflight++;
+    res.once("close", () => inflight--);
     try {
-      const request = toWebRequest(req);
+      const request = toWebRequest(req, secure, trustProxy);
       const raw: NodeRawRequest = { req, res };
       const response = await app.fetch(request, raw);
       if (response === HANDLED) return;
@@ -78,7 +102,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     try {
-      const request = toWebRequest(req);
+      const request = toWebRequest(req, secure, trustProxy);
       const raw: NodeRawUpgrade = { req, socket, head };
       const result = await app.upgrade(request, raw);
       if (result.kind === "handled") return;
@@ -88,6 +112,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       }
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
+        options.onWebSocket?.(ws, req);
         const sink = result.open(wrapWs(ws));
         pipeWsEvents(ws, sink, log);
       });
@@ -112,9 +137,10 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (beforeClose) await beforeClose();
-      // Give clients a moment to answer the 1012 close frames, then drop whoever is left.
+      // Give clients a moment to answer the 1012 close frames and in-flight requests time to be
+      // answered (rooms refuse new ones with 503), then drop whoever is left.
       const deadline = Date.now() + graceMs;
-      while (wss.clients.size > 0 && Date.now() < deadline) {
+      while ((wss.clients.size > 0 || inflight > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const ws of wss.clients) ws.terminate();

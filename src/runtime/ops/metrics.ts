@@ -1,0 +1,113 @@
+/**
+ * partyhouse's Prometheus metrics (prom-client). Labels are the party, the status code or the
+ * error code: never the room id, whose number is unbounded.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { PartyStats } from "./host-stats.js";
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<"status">;
+  readonly httpDuration: Histogram<never>;
+  readonly messagesIn: Counter<"party">;
+  readonly messagesOut: Counter<"party">;
+  readonly bytesIn: Counter<"party">;
+  readonly bytesOut: Counter<"party">;
+  readonly errors: Counter<"code">;
+  readonly storageCommits: Counter<never>;
+  readonly storageErrors: Counter<never>;
+  readonly storageCommitSeconds: Histogram<never>;
+  /** Prometheus text exposition of every metric. */
+  text(): Promise<string>;
+}
+
+/** A registry with partyhouse's metrics and Node's process metrics (memory, event-loop delay). */
+export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "partyhouse_process_" });
+  const registers = [registry];
+  const rooms = new Gauge({
+    name: "partyhouse_rooms",
+    help: "Rooms in this process by party and state (live: has an instance; hibernated: sockets only)",
+    labelNames: ["party", "state"] as const,
+    registers,
+  });
+  new Gauge({
+    name: "partyhouse_connections",
+    help: "Open WebSocket connections to party rooms, by party",
+    labelNames: ["party"] as const,
+    registers,
+    collect() {
+      rooms.reset();
+      this.reset();
+      for (const [party, s] of stats()) {
+        rooms.set({ party, state: "live" }, s.live);
+        rooms.set({ party, state: "hibernated" }, s.hibernated);
+        this.set({ party }, s.connections);
+      }
+    },
+  });
+  const latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: "partyhouse_http_requests_total",
+      help: "HTTP requests answered, by status code",
+      labelNames: ["status"] as const,
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: "partyhouse_http_request_duration_seconds",
+      help: "Time from request to the end of the response",
+      buckets: latency,
+      registers,
+    }),
+    messagesIn: new Counter({
+      name: "partyhouse_messages_received_total",
+      help: "WebSocket messages received from clients, by party",
+      labelNames: ["party"] as const,
+      registers,
+    }),
+    messagesOut: new Counter({
+      name: "partyhouse_messages_sent_total",
+      help: "WebSocket messages sent to clients, by party",
+      labelNames: ["party"] as const,
+      registers,
+    }),
+    bytesIn: new Counter({
+      name: "partyhouse_message_bytes_received_total",
+      help: "Bytes of WebSocket messages received, by party",
+      labelNames: ["party"] as const,
+      registers,
+    }),
+    bytesOut: new Counter({
+      name: "partyhouse_message_bytes_sent_total",
+      help: "Bytes of WebSocket messages sent, by party",
+      labelNames: ["party"] as const,
+      registers,
+    }),
+    errors: new Counter({
+      name: "partyhouse_errors_total",
+      help: "Errors logged, by PH_ERR_* code",
+      labelNames: ["code"] as const,
+      registers,
+    }),
+    storageCommits: new Counter({
+      name: "partyhouse_storage_commits_total",
+      help: "Storage commits (one per room turn with writes)",
+      registers,
+    }),
+    storageErrors: new Counter({
+      name: "partyhouse_storage_commit_errors_total",
+      help: "Storage commits that failed",
+      registers,
+    }),
+    storageCommitSeconds: new Histogram({
+      name: "partyhouse_storage_commit_duration_seconds",
+      help: "Time one storage commit took",
+      buckets: latency,
+      registers,
+    }),
+    text: () => registry.metrics(),
+  };
+}
