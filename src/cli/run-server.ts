@@ -130,14 +130,6 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   ops.attach(running.host);
   ops.state = "ready";
   const crons = scheduleCrons(project.crons, (name, expr) => running.app.runCron(name, expr), log);
-  const where = project.persist.kind === "memory" ? "in memory" : project.persist.path;
-  log.info(
-    `partyhouse ${mode}: listening on ${running.url} (storage ${where}, from ${project.from})`,
-    {
-      parties: project.partyNames,
-    },
-  );
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -158,8 +150,17 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
         process.exit(1);
       });
   };
+  // Before the listening line: a supervisor may signal as soon as it reads it.
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
+  const where = project.persist.kind === "memory" ? "in memory" : project.persist.path;
+  log.info(
+    `partyhouse ${mode}: listening on ${running.url} (storage ${where}, from ${project.from})`,
+    {
+      parties: project.partyNames,
+    },
+  );
+
   return running;
 }
 

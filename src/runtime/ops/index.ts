@@ -95,6 +95,7 @@ export function createOps(options: OpsOptions): Ops {
     hooks: {
       intercept(req, res) {
         const url = req.url ?? "/";
+        observeRequest(req, res, url);
         if (url.startsWith(OPS_PREFIX)) return endpoint(req, res, url);
         if (guarded && url.startsWith("/__scheduled__") && /^\/__scheduled__(\?|$)/.test(url)) {
           if (!isOperator(req, options.cronToken)) {
@@ -108,7 +109,6 @@ export function createOps(options: OpsOptions): Ops {
         // The server hands this request to the app right after this returns, in this same
         // synchronous turn: what runs for it (and what it awaits) logs with its room.
         roomContext.enterWith(contextOf(url) ?? NO_ROOM);
-        observeRequest(req, res, url);
         return false;
       },
       onWebSocket(ws, req) {

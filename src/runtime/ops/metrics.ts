@@ -24,28 +24,30 @@ export interface Metrics {
 /** A registry with partyhouse's metrics and Node's process metrics (memory, event-loop delay). */
 export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "partyhouse_process_" });
+  collectDefaultMetrics({ register: registry, prefix: "partyhouse_" });
   const registers = [registry];
-  const rooms = new Gauge({
+  // One snapshot fills both gauges; the first one registered is collected first.
+  let connections: Gauge<"party"> | undefined;
+  new Gauge({
     name: "partyhouse_rooms",
     help: "Rooms in this process by party and state (live: has an instance; hibernated: sockets only)",
     labelNames: ["party", "state"] as const,
     registers,
+    collect() {
+      this.reset();
+      connections?.reset();
+      for (const [party, s] of stats()) {
+        this.set({ party, state: "live" }, s.live);
+        this.set({ party, state: "hibernated" }, s.hibernated);
+        connections?.set({ party }, s.connections);
+      }
+    },
   });
-  new Gauge({
+  connections = new Gauge({
     name: "partyhouse_connections",
     help: "Open WebSocket connections to party rooms, by party",
     labelNames: ["party"] as const,
     registers,
-    collect() {
-      rooms.reset();
-      this.reset();
-      for (const [party, s] of stats()) {
-        rooms.set({ party, state: "live" }, s.live);
-        rooms.set({ party, state: "hibernated" }, s.hibernated);
-        this.set({ party }, s.connections);
-      }
-    },
   });
   const latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
   return {
