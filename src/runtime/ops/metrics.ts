@@ -26,8 +26,13 @@ export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "partyhouse_" });
   const registers = [registry];
-  // One snapshot fills both gauges; the first one registered is collected first.
-  let connections: Gauge<"party"> | undefined;
+  // One snapshot fills both gauges: the first registered (rooms) is collected first.
+  const connections: Gauge<"party"> = new Gauge({
+    name: "partyhouse_connections",
+    help: "Open WebSocket connections to party rooms, by party",
+    labelNames: ["party"] as const,
+    registers: [],
+  });
   new Gauge({
     name: "partyhouse_rooms",
     help: "Rooms in this process by party and state (live: has an instance; hibernated: sockets only)",
@@ -35,20 +40,15 @@ export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
     registers,
     collect() {
       this.reset();
-      connections?.reset();
+      connections.reset();
       for (const [party, s] of stats()) {
         this.set({ party, state: "live" }, s.live);
         this.set({ party, state: "hibernated" }, s.hibernated);
-        connections?.set({ party }, s.connections);
+        connections.set({ party }, s.connections);
       }
     },
   });
-  connections = new Gauge({
-    name: "partyhouse_connections",
-    help: "Open WebSocket connections to party rooms, by party",
-    labelNames: ["party"] as const,
-    registers,
-  });
+  registry.registerMetric(connections);
   const latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
   return {
     registry,
