@@ -137,6 +137,7 @@ export class RoomHost {
       }
       rt = new RoomRuntime(def, room, this.shared);
       this.rooms.set(key, rt);
+      this.options.log.debug("room created", { party, room });
     }
     return rt;
   }
@@ -178,9 +179,12 @@ export class RoomHost {
       if (rt.isIdle(now, idleTimeoutMs) && !this.alarms.isDue(rt.def.name, rt.id, now)) {
         this.rooms.delete(key);
         rt.dispose();
+        this.options.log.debug("room evicted", { party: rt.def.name, room: rt.id });
         continue;
       }
-      rt.maybeHibernate(now, hibernateAfterMs);
+      if (rt.maybeHibernate(now, hibernateAfterMs)) {
+        this.options.log.debug("room hibernated", { party: rt.def.name, room: rt.id });
+      }
     }
   }
 

@@ -54,7 +54,11 @@ export default class Main implements Party.Server {
 `;
 const NO_REQUEST = `export default class NoRequest { onConnect() {} }\n`;
 
-function project(prefix: string, extra: Record<string, string> = {}): string {
+function project(
+  prefix: string,
+  extra: Record<string, string> = {},
+  config: Record<string, unknown> = {},
+): string {
   const dir = tempProject(prefix);
   writeProject(dir, {
     "partykit.json": JSON.stringify({
@@ -62,6 +66,7 @@ function project(prefix: string, extra: Record<string, string> = {}): string {
       main: "src/server.ts",
       parties: { norequest: "src/norequest.ts" },
       crons: { daily: "0 0 * * *" },
+      ...config,
     }),
     "src/server.ts": SERVER,
     "src/norequest.ts": NO_REQUEST,
@@ -87,7 +92,7 @@ const lines = (out: string): LogLine[] =>
 
 describe("partyhouse start: probes, metrics, guarded endpoints, logs", () => {
   it("serves health/ready/metrics, guards /__scheduled__, logs JSON with rooms and source stacks", async (t) => {
-    const dir = project("ph-ops-");
+    const dir = project("ph-ops-", {}, { limits: { idleTimeoutMs: 300 } });
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const run = await startCli(["start", "--verbose"], dir, {
       PORT: "0",
@@ -156,6 +161,16 @@ describe("partyhouse start: probes, metrics, guarded endpoints, logs", () => {
       log.some((l) => l.level === "debug" && /connection open/.test(l.message) && l.room === "r1"),
     );
     assert.ok(log.some((l) => l.code === "PH_ERR_CRON_FORBIDDEN"));
+    assert.ok(
+      log.some((l) => l.level === "debug" && l.message === "room created" && l.room === "r1"),
+    );
+    // A room without connections is evicted after idleTimeoutMs, at debug level.
+    assert.equal((await fetch(`${url}/parties/main/r3`)).status, 200);
+    await waitFor(
+      () => lines(run.output()).some((l) => l.message === "room evicted" && l.room === "r3"),
+      10000,
+      "the eviction line",
+    );
 
     // Shutdown: an in-flight request is answered within the grace period; readiness says draining.
     const slow = fetch(`${url}/parties/main/r2/slow`).then(async (r) => [r.status, await r.text()]);
@@ -178,6 +193,25 @@ describe("partyhouse start: probes, metrics, guarded endpoints, logs", () => {
     assert.equal((await fetch(`${dev.url}/__partyhouse/metrics`)).status, 200);
     dev.child.kill("SIGTERM");
     await dev.exited;
+  });
+});
+
+describe("shutdown grace", () => {
+  it("answers a request still running after --shutdown-grace with 503", async (t) => {
+    const dir = project("ph-grace-");
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const run = await startCli(["start", "-p", "0", "--shutdown-grace", "200"], dir);
+    const slow = fetch(`${run.url}/parties/main/g/slow`).then(async (r) => [
+      r.status,
+      await r.text(),
+    ]);
+    await waitFor(() => /slow started/.test(run.output()), 10000, "the slow request");
+    run.child.kill("SIGTERM");
+    const [status, body] = await slow;
+    assert.equal(status, 503);
+    assert.match(String(body), /shutting down/);
+    assert.equal((await run.exited).code, 0);
+    assert.match(run.output(), /PH_ERR_SHUTDOWN.*still running after 200 ms; answered 503/);
   });
 });
 

@@ -73,13 +73,13 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
   const secure = options.tls !== undefined;
   const trustProxy = options.trustProxy === true;
   // Requests being answered, so shutdown can wait for them instead of cutting them.
-  let inflight = 0;
+  const inflight = new Set<ServerResponse>();
   // Keep-alive sockets must not hold a shutdown open forever.
   server.keepAliveTimeout = 5000;
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    inflight++;
-    res.once("close", () => inflight--);
+    inflight.add(res);
+    res.once("close", () => inflight.delete(res));
     try {
       const request = toWebRequest(req, secure, trustProxy);
       const raw: NodeRawRequest = { req, res };
@@ -140,8 +140,27 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       // Give clients a moment to answer the 1012 close frames and in-flight requests time to be
       // answered (rooms refuse new ones with 503), then drop whoever is left.
       const deadline = Date.now() + graceMs;
-      while ((wss.clients.size > 0 || inflight > 0) && Date.now() < deadline) {
+      while ((wss.clients.size > 0 || inflight.size > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
+      }
+      // Past the grace period: a request not answered yet gets 503, not a dropped connection.
+      const refused: Array<Promise<unknown>> = [];
+      for (const res of inflight) {
+        log.error(
+          "PH_ERR_SHUTDOWN",
+          `request ${res.req.method} ${res.req.url} still running after ${graceMs} ms; answered 503`,
+        );
+        if (res.headersSent) continue;
+        refused.push(new Promise((r) => res.once("finish", r)));
+        res.writeHead(503, {
+          "content-type": "text/plain; charset=utf-8",
+          connection: "close",
+          "retry-after": "1",
+        });
+        res.end("Service Unavailable: the server is shutting down\n");
+      }
+      if (refused.length > 0) {
+        await Promise.race([Promise.all(refused), new Promise((r) => setTimeout(r, 500))]);
       }
       for (const ws of wss.clients) ws.terminate();
       server.closeAllConnections();
