@@ -19,10 +19,10 @@ export function mergePackage(
   const hasTs = ["dependencies", "devDependencies"].some(
     (k) => (existing[k] as Record<string, string> | undefined)?.typescript !== undefined,
   );
-  for (const key of ["scripts", "dependencies", "devDependencies"]) {
-    const add = { ...(wanted[key] as Record<string, string>) };
+  for (const key of ["scripts", "dependencies", "devDependencies", "allowScripts"]) {
+    const add = { ...(wanted[key] as Record<string, unknown>) };
     if (key === "devDependencies" && hasTs) delete add.typescript;
-    out[key] = { ...add, ...(existing[key] as Record<string, string> | undefined) };
+    out[key] = { ...add, ...(existing[key] as Record<string, unknown> | undefined) };
   }
   return out;
 }

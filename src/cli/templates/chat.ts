@@ -19,6 +19,9 @@ export function templatePackage(name: string, deps: TemplateDeps): Record<string
     },
     dependencies: { partyhouse: deps.partyhouse, partysocket: deps.partysocket },
     devDependencies: { typescript: deps.typescript },
+    // npm 11 runs install scripts only for packages listed here: partyhouse's native SQLite
+    // binding and esbuild need theirs.
+    allowScripts: { "better-sqlite3": true, esbuild: true },
   };
 }
 
