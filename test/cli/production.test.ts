@@ -417,6 +417,20 @@ describe("TLS, proxies, version", () => {
     await trusted.exited;
   });
 
+  it("has a --help per command", async () => {
+    const want: Record<string, RegExp> = {
+      dev: /partyhouse dev \[entry\].*--verbose/s,
+      start: /partyhouse start \[entry\].*--shutdown-grace.*PARTYHOUSE_METRICS_TOKEN/s,
+      build: /partyhouse build \[entry\].*--out <dir>/s,
+      init: /partyhouse init \[name\].*--no-install/s,
+    };
+    for (const [command, pattern] of Object.entries(want)) {
+      const r = await runCli([command, "--help"], repoRoot);
+      assert.equal(r.code, 0);
+      assert.match(r.out, pattern);
+    }
+  });
+
   it("prints the version for -v and --version", async () => {
     for (const flag of ["-v", "--version"]) {
       const r = await runCli([flag], repoRoot);
