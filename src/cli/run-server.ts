@@ -16,7 +16,14 @@ import type { Project } from "./artifact-project.js";
 import { scheduleCrons } from "./crons.js";
 import { importParties } from "./import-parties.js";
 import { bundlerLog, loadProjectConfig } from "./project.js";
-import { cronToken, hostDefines, metricsToken, readTls, shutdownGrace } from "./server-flags.js";
+import {
+  blockedThreshold,
+  cronToken,
+  hostDefines,
+  metricsToken,
+  readTls,
+  shutdownGrace,
+} from "./server-flags.js";
 import { lockStateFolder } from "./state-lock.js";
 
 /**
@@ -27,7 +34,13 @@ import { lockStateFolder } from "./state-lock.js";
  */
 export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<Partyhouse> {
   const base = createLogger(mode === "start" ? "json" : "pretty", { verbose: cli.verbose });
-  const ops = createOps({ mode, log: base, metricsToken: metricsToken(), cronToken: cronToken() });
+  const ops = createOps({
+    mode,
+    log: base,
+    metricsToken: metricsToken(),
+    cronToken: cronToken(),
+    blockedThresholdMs: blockedThreshold(),
+  });
   const log = ops.log;
   for (const flag of cli.ignored) log.warn(`${flag} has no effect in partyhouse; ignored`);
   if (mode === "start") captureConsole((line) => process.stdout.write(line + "\n"));
@@ -139,6 +152,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
       `${signal}: shutting down (closing sockets with 1012, up to ${graceMs} ms for in-flight requests, flushing storage)`,
     );
     crons.stop();
+    ops.stop();
     void Promise.all([running.close(), project.bundler?.dispose()])
       .then(() => {
         lock?.release();

@@ -8,6 +8,7 @@
  * | `--trust-proxy` | `PARTYHOUSE_TRUST_PROXY=1` | off |
  * | — | `PARTYHOUSE_METRICS_TOKEN` | metrics in start: loopback only |
  * | — | `PARTYHOUSE_CRON_TOKEN` | `/__scheduled__` in start: loopback only |
+ * | — | `PARTYHOUSE_BLOCKED_MS` | 1000: log a handler blocking the event loop longer (0: off) |
  */
 import { readFileSync } from "node:fs";
 import type { NodeServerHooks } from "../adapters/node/server.js";
@@ -22,6 +23,19 @@ const env = (name: string): string | undefined => process.env[name] || undefined
 
 export const metricsToken = (): string | undefined => env("PARTYHOUSE_METRICS_TOKEN");
 export const cronToken = (): string | undefined => env("PARTYHOUSE_CRON_TOKEN");
+
+/** The event-loop watchdog's threshold (ms, 0 = off). */
+export function blockedThreshold(): number {
+  const text = env("PARTYHOUSE_BLOCKED_MS");
+  if (text === undefined) return 1000;
+  if (!/^\d+$/.test(text)) {
+    throw new PartyhouseError(
+      "PH_ERR_CONFIG",
+      `PARTYHOUSE_BLOCKED_MS must be milliseconds (an integer), got "${text}"`,
+    );
+  }
+  return Number(text);
+}
 
 /** How long shutdown waits for sockets and in-flight requests (ms). */
 export function shutdownGrace(flags: ServerFlags): number {

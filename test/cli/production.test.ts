@@ -37,7 +37,13 @@ export default class Main implements Party.Server {
   constructor(readonly room: Party.Room) {}
   static onCron(cron: Party.Cron) { console.log("cron ran", cron.name); }
   onConnect(conn: Party.Connection) { conn.send("hi"); }
-  onMessage(message: string, sender: Party.Connection) { sender.send("echo " + message); }
+  onMessage(message: string, sender: Party.Connection) {
+    if (message === "block") {
+      const until = Date.now() + 1200;
+      while (Date.now() < until);
+    }
+    sender.send("echo " + message);
+  }
   async onRequest(req: Party.Request) {
     const path = new URL(req.url).pathname;
     if (path.endsWith("/boom")) throw new Error("boom in the party");
@@ -193,6 +199,33 @@ describe("partyhouse start: probes, metrics, guarded endpoints, logs", () => {
     assert.equal((await fetch(`${dev.url}/__partyhouse/metrics`)).status, 200);
     dev.child.kill("SIGTERM");
     await dev.exited;
+  });
+});
+
+describe("the event-loop watchdog", () => {
+  it("logs and counts a handler that blocks the event loop, with its party and room", async (t) => {
+    const dir = project("ph-watchdog-");
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const run = await startCli(["start", "-p", "0", "--persist", "false"], dir, {
+      PARTYHOUSE_BLOCKED_MS: "500",
+    });
+    const client = await new Client(toWs(run.url, "/parties/main/blocker")).open();
+    assert.equal(await client.nextText(), "hi");
+    client.send("block");
+    assert.equal(await client.nextText(), "echo block");
+    await waitFor(
+      () =>
+        lines(run.output()).some(
+          (l) => /event loop was blocked/.test(l.message) && l.room === "blocker",
+        ),
+      10000,
+      "the watchdog line",
+    );
+    const metrics = await (await fetch(`${run.url}/__partyhouse/metrics`)).text();
+    assert.match(metrics, /^partyhouse_event_loop_blocked_total\{party="main"\} [1-9]/m);
+    client.close();
+    run.child.kill("SIGTERM");
+    await run.exited;
   });
 });
 

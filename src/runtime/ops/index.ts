@@ -24,6 +24,7 @@ import { readHostStats } from "./host-stats.js";
 import { createMetrics } from "./metrics.js";
 import type { Metrics } from "./metrics.js";
 import { observedDriver } from "./storage.js";
+import { startWatchdog } from "./watchdog.js";
 
 const NO_ROOM = {} as RoomContext;
 
@@ -37,6 +38,8 @@ export interface OpsOptions {
   metricsToken?: string;
   /** Bearer token for `/__scheduled__` in start (`PARTYHOUSE_CRON_TOKEN`). */
   cronToken?: string;
+  /** Report handlers that block the event loop longer than this (ms); 0 turns it off. */
+  blockedThresholdMs?: number;
 }
 
 export type OpsState = "starting" | "ready" | "draining";
@@ -53,6 +56,8 @@ export interface Ops {
   attach(host: RoomHost): void;
   /** The storage driver with its commits counted and timed. */
   observe(driver: StorageDriver): StorageDriver;
+  /** Stops the timers (the event-loop watchdog). */
+  stop(): void;
 }
 
 function answer(res: ServerResponse, status: number, body: string, type = "text/plain"): true {
@@ -76,6 +81,25 @@ export function createOps(options: OpsOptions): Ops {
     debug: (m, f) => base.debug(m, f),
   };
   const guarded = options.mode === "start";
+  // The room whose request or socket event was entered last, for the watchdog.
+  let lastEntered: RoomContext | undefined;
+  const threshold = options.blockedThresholdMs ?? 1000;
+  let stopWatchdog = () => {};
+  // Started once the server serves: loading and bundling the code may take a while, legitimately.
+  const watch = () =>
+    threshold > 0
+      ? startWatchdog({
+          thresholdMs: threshold,
+          lastEntered: () => lastEntered,
+          onBlocked(ms, context) {
+            metrics.blocked.inc({ party: context?.party ?? "" });
+            base.warn(
+              `the event loop was blocked for ${ms} ms${context ? ` (last entered: party "${context.party}" room "${context.room}")` : ""}; a handler is running synchronous work that long`,
+              { ...context, blockedMs: ms },
+            );
+          },
+        })
+      : () => {};
 
   const ops: Ops = {
     state: "starting",
@@ -83,7 +107,10 @@ export function createOps(options: OpsOptions): Ops {
     log,
     attach(h) {
       host = h;
+      stopWatchdog();
+      stopWatchdog = watch();
     },
+    stop: () => stopWatchdog(),
     observe: (driver) =>
       observedDriver(driver, {
         commit(seconds, failed) {
@@ -108,7 +135,9 @@ export function createOps(options: OpsOptions): Ops {
         }
         // The server hands this request to the app right after this returns, in this same
         // synchronous turn: what runs for it (and what it awaits) logs with its room.
-        roomContext.enterWith(contextOf(url) ?? NO_ROOM);
+        const context = contextOf(url);
+        lastEntered = context;
+        roomContext.enterWith(context ?? NO_ROOM);
         return false;
       },
       onWebSocket(ws, req) {
@@ -173,8 +202,10 @@ export function createOps(options: OpsOptions): Ops {
     if (context) {
       // Every event this socket delivers runs with its room as the log context.
       const emit = ws.emit.bind(ws);
-      ws.emit = ((event: string | symbol, ...args: unknown[]) =>
-        roomContext.run(context, () => emit(event, ...args))) as typeof ws.emit;
+      ws.emit = ((event: string | symbol, ...args: unknown[]) => {
+        lastEntered = context;
+        return roomContext.run(context, () => emit(event, ...args));
+      }) as typeof ws.emit;
     }
   }
 

@@ -14,6 +14,7 @@ export interface Metrics {
   readonly bytesIn: Counter<"party">;
   readonly bytesOut: Counter<"party">;
   readonly errors: Counter<"code">;
+  readonly blocked: Counter<"party">;
   readonly storageCommits: Counter<never>;
   readonly storageErrors: Counter<never>;
   readonly storageCommitSeconds: Histogram<never>;
@@ -92,6 +93,12 @@ export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
       name: "partyhouse_errors_total",
       help: "Errors logged, by PH_ERR_* code",
       labelNames: ["code"] as const,
+      registers,
+    }),
+    blocked: new Counter({
+      name: "partyhouse_event_loop_blocked_total",
+      help: "Times a handler blocked the event loop past the watchdog threshold, by the party entered last",
+      labelNames: ["party"] as const,
       registers,
     }),
     storageCommits: new Counter({
