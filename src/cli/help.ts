@@ -16,6 +16,13 @@ const PRODUCTION_FLAGS = `      --public-host <h>   PARTYKIT_HOST of client bund
       --trust-proxy       take X-Forwarded-Proto/-Host into request.url
       --shutdown-grace <ms>  wait for sockets and in-flight requests on SIGTERM (default 5000)
       --https --https-key-path <key.pem> --https-cert-path <cert.pem>   serve TLS
+      --admin-port <n>    admin listener (metrics, rooms, logs) on 127.0.0.1:<n>
+      --admin-host <h>    bind it elsewhere (then PARTYHOUSE_ADMIN_TOKEN is required)
+`;
+
+const ADMIN_FLAGS = `      --admin <url>       the server's admin listener (default PARTYHOUSE_ADMIN_URL, or
+                          http://127.0.0.1:$PARTYHOUSE_ADMIN_PORT); PARTYHOUSE_ADMIN_TOKEN is sent
+      --format pretty|json
 `;
 
 const COMMANDS: Record<Exclude<Command, "help" | "version">, string> = {
@@ -35,6 +42,20 @@ PARTYHOUSE_SHUTDOWN_GRACE_MS, PARTYHOUSE_TRUST_PROXY=1, PARTYHOUSE_PUBLIC_HOST
 ${RUN_FLAGS}      --out <dir>         where the artifact goes (default .partyhouse)
       --public-host <h>   PARTYKIT_HOST of client bundles (default: the page's own origin)
 `,
+  list: `partyhouse list — the rooms of a running server (needs its --admin-port)
+
+      --party <name>      only this party
+      --room <id>         only this room
+${ADMIN_FLAGS}`,
+  info: `partyhouse info <party> <room> — one room's connections and storage keys (read-only)
+
+${ADMIN_FLAGS}`,
+  tail: `partyhouse tail — stream a running server's log lines (needs its --admin-port)
+
+      --party <name>      only lines of this party
+      --room <id>         only lines of this room
+      --level <level>     lowest level shown: debug, info (default), warn, error
+${ADMIN_FLAGS}`,
   init: `partyhouse init [name] — scaffold a chat party and a page, or add partyhouse to the
 package.json in this folder (merged; existing files are kept), then npm install
 
@@ -57,6 +78,9 @@ Usage:
   partyhouse build [entry]   write the production artifact (.partyhouse/)
   partyhouse start [entry]   production: run the artifact (or the source), JSON logs
   partyhouse init [name]     scaffold a project, or add partyhouse to this one
+  partyhouse list            the rooms of a running server (over its admin listener)
+  partyhouse info <p> <r>    one room's connections and storage keys
+  partyhouse tail            stream a running server's logs
   partyhouse -v, --version   print the version
 
 partyhouse <command> --help shows the flags of a command.

@@ -4,6 +4,7 @@ import { runInit } from "./init.js";
 import { reportFatal, runServer } from "./run-server.js";
 import { runBuild } from "./build.js";
 import { helpText } from "./help.js";
+import { runInfo, runList, runTail } from "./admin-client.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -28,6 +29,9 @@ async function main(): Promise<void> {
     await runInit(cli);
     return;
   }
+  if (cli.command === "list") return runList(cli);
+  if (cli.command === "info") return runInfo(cli);
+  if (cli.command === "tail") return runTail(cli);
   if (cli.command === "build") {
     await runBuild(cli);
     return;

@@ -7,6 +7,8 @@ import { defaultLimits } from "../core/limits.js";
 import { createLogger } from "../runtime/logger.js";
 import { captureConsole } from "../runtime/ops/context.js";
 import { createOps } from "../runtime/ops/index.js";
+import type { LogEntry } from "../runtime/ops/log-stream.js";
+import { startAdmin } from "../runtime/ops/admin.js";
 import { startPartyhouse } from "../runtime/start.js";
 import type { Partyhouse } from "../runtime/start.js";
 import { MemoryDriver, providerFromDriver, SqliteDriver } from "../storage/index.js";
@@ -17,7 +19,9 @@ import { scheduleCrons } from "./crons.js";
 import { importParties } from "./import-parties.js";
 import { bundlerLog, loadProjectConfig } from "./project.js";
 import {
+  adminToken,
   blockedThreshold,
+  envPort,
   cronToken,
   hostDefines,
   metricsToken,
@@ -43,7 +47,12 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   });
   const log = ops.log;
   for (const flag of cli.ignored) log.warn(`${flag} has no effect in partyhouse; ignored`);
-  if (mode === "start") captureConsole((line) => process.stdout.write(line + "\n"));
+  if (mode === "start") {
+    captureConsole((line) => {
+      process.stdout.write(line + "\n");
+      if (ops.logs.active) ops.logs.publish(JSON.parse(line) as LogEntry);
+    });
+  }
   const tls = readTls(cli.server);
   const graceMs = shutdownGrace(cli.server);
 
@@ -141,6 +150,20 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   }
   const running = ph;
   ops.attach(running.host);
+  const adminPort = cli.server.adminPort ?? envPort("PARTYHOUSE_ADMIN_PORT");
+  const admin =
+    adminPort === undefined
+      ? undefined
+      : await startAdmin({
+          host: cli.server.adminHost ?? (process.env["PARTYHOUSE_ADMIN_HOST"] || "127.0.0.1"),
+          port: adminPort,
+          ...(adminToken() ? { token: adminToken()! } : {}),
+          ops,
+          roomHost: running.host,
+        }).catch(async (e: unknown) => {
+          await running.close();
+          throw e;
+        });
   ops.state = "ready";
   const crons = scheduleCrons(project.crons, (name, expr) => running.app.runCron(name, expr), log);
   let stopping = false;
@@ -153,7 +176,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     );
     crons.stop();
     ops.stop();
-    void Promise.all([running.close(), project.bundler?.dispose()])
+    void Promise.all([running.close(), project.bundler?.dispose(), admin?.close()])
       .then(() => {
         lock?.release();
         log.info("stopped");
@@ -170,10 +193,9 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   const where = project.persist.kind === "memory" ? "in memory" : project.persist.path;
   log.info(
     `partyhouse ${mode}: listening on ${running.url} (storage ${where}, from ${project.from})`,
-    {
-      parties: project.partyNames,
-    },
+    { parties: project.partyNames, ...(admin ? { admin: admin.url } : {}) },
   );
+  if (admin) log.info(`admin listener on ${admin.url} (metrics, rooms, logs)`);
 
   return running;
 }

@@ -8,6 +8,8 @@
  * | `--trust-proxy` | `PARTYHOUSE_TRUST_PROXY=1` | off |
  * | — | `PARTYHOUSE_METRICS_TOKEN` | metrics in start: loopback only |
  * | — | `PARTYHOUSE_CRON_TOKEN` | `/__scheduled__` in start: loopback only |
+ * | `--admin-port <n>` | `PARTYHOUSE_ADMIN_PORT` | no admin listener |
+ * | `--admin-host <h>` | `PARTYHOUSE_ADMIN_HOST` | 127.0.0.1 (elsewhere needs `PARTYHOUSE_ADMIN_TOKEN`) |
  * | — | `PARTYHOUSE_BLOCKED_MS` | 1000: log a handler blocking the event loop longer (0: off) |
  */
 import { readFileSync } from "node:fs";
@@ -21,8 +23,22 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 
 const env = (name: string): string | undefined => process.env[name] || undefined;
 
+export const adminToken = (): string | undefined => env("PARTYHOUSE_ADMIN_TOKEN");
 export const metricsToken = (): string | undefined => env("PARTYHOUSE_METRICS_TOKEN");
 export const cronToken = (): string | undefined => env("PARTYHOUSE_CRON_TOKEN");
+
+/** A port from the environment, or undefined when unset. Throws PH_ERR_CONFIG when bad. */
+export function envPort(name: string): number | undefined {
+  const text = env(name);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) > 65535) {
+    throw new PartyhouseError(
+      "PH_ERR_CONFIG",
+      `${name} must be a port from 0 to 65535, got "${text}"`,
+    );
+  }
+  return Number(text);
+}
 
 /** The event-loop watchdog's threshold (ms, 0 = off). */
 export function blockedThreshold(): number {

@@ -6,7 +6,8 @@
 import { PartyhouseError } from "../core/errors.js";
 import type { CliFlags } from "./types.js";
 
-export type Command = "dev" | "start" | "build" | "init" | "help" | "version";
+export type Command =
+  "dev" | "start" | "build" | "init" | "list" | "info" | "tail" | "help" | "version";
 
 /** What `parseCliArgs` understood. */
 export interface ParsedCli {
@@ -27,6 +28,8 @@ export interface ParsedCli {
   install: boolean;
   /** Flags that shape the server process (not the project config). */
   server: ServerFlags;
+  /** `list`, `info`, `tail`. */
+  admin: AdminClientFlags;
   /** PartyKit flags accepted so existing scripts run, but without effect here. */
   ignored: string[];
 }
@@ -47,9 +50,26 @@ export interface ServerFlags {
   shutdownGraceMs?: number;
   /** `build --out <dir>` / `start --from <dir>`: the build artifact folder. */
   artifactDir?: string;
+  /** `--admin-port <n>`: start the admin listener (metrics, rooms, logs) on this port. */
+  adminPort?: number;
+  /** `--admin-host <h>`: where the admin listener binds (default 127.0.0.1). */
+  adminHost?: string;
 }
 
-const COMMANDS = ["dev", "start", "build", "init"] as const;
+/** Flags of `partyhouse list`, `info` and `tail` (clients of a running server's admin listener). */
+export interface AdminClientFlags {
+  /** `--admin <url>`: the admin listener (default PARTYHOUSE_ADMIN_URL or http://127.0.0.1:<PARTYHOUSE_ADMIN_PORT>). */
+  url?: string;
+  party?: string;
+  room?: string;
+  level?: string;
+  format: "pretty" | "json";
+  /** Positional arguments (`info <party> <room>`). */
+  args: string[];
+}
+
+const COMMANDS = ["dev", "start", "build", "init", "list", "info", "tail"] as const;
+const ADMIN_COMMANDS: readonly string[] = ["list", "info", "tail"];
 
 type Arity = "none" | "one" | "optional" | "pairs" | "many";
 interface FlagSpec {
@@ -79,11 +99,22 @@ const runFlags: readonly FlagSpec[] = [
   { names: ["--public-host"], arity: "one" },
   { names: ["--shutdown-grace"], arity: "one" },
   { names: ["--out", "--from"], arity: "one" },
+  { names: ["--admin-port"], arity: "one" },
+  { names: ["--admin-host"], arity: "one" },
   { names: ["--live"], arity: "none", ignored: true },
   { names: ["--no-hotkeys"], arity: "none", ignored: true },
   { names: ["--disable-request-cf-fetch"], arity: "none", ignored: true },
   { names: ["--compatibility-date"], arity: "one", ignored: true },
   { names: ["--compatibility-flags"], arity: "many", ignored: true },
+];
+
+const adminFlags: readonly FlagSpec[] = [
+  { names: ["--admin"], arity: "one" },
+  { names: ["--party"], arity: "one" },
+  { names: ["--room"], arity: "one" },
+  { names: ["--level"], arity: "one" },
+  { names: ["--format"], arity: "one" },
+  { names: ["-h", "--help"], arity: "none" },
 ];
 
 const initFlags: readonly FlagSpec[] = [
@@ -133,6 +164,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     dryRun: false,
     install: true,
     server: { https: false, minify: false, trustProxy: false },
+    admin: { format: "pretty", args: [] },
     ignored: [],
   };
   const first = argv[0];
@@ -148,7 +180,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
   const command = first as (typeof COMMANDS)[number];
   out.command = command;
   out.flags.mode = command === "dev" ? "dev" : "start";
-  const specs = command === "init" ? initFlags : runFlags;
+  const specs =
+    command === "init" ? initFlags : ADMIN_COMMANDS.includes(command) ? adminFlags : runFlags;
 
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -209,6 +242,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
 }
 
 function setPositional(out: ParsedCli, command: string, value: string): void {
+  if (ADMIN_COMMANDS.includes(command)) {
+    out.admin.args.push(value);
+    return;
+  }
   if (command === "init") {
     if (out.name !== undefined)
       fail(`"partyhouse init" takes one name, got "${out.name}" and "${value}"`);
@@ -298,6 +335,31 @@ function applyFlag(out: ParsedCli, long: string, given: string, values: string[]
     }
     case "--from":
       out.server.artifactDir = value;
+      return;
+    case "--admin-port":
+      out.server.adminPort = parsePort(value as string);
+      return;
+    case "--admin-host":
+      out.server.adminHost = value;
+      return;
+    case "--admin":
+      out.admin.url = value;
+      return;
+    case "--party":
+      out.admin.party = value;
+      return;
+    case "--room":
+      out.admin.room = value;
+      return;
+    case "--level":
+      if (!["debug", "info", "warn", "error"].includes(value as string))
+        fail(`--level must be debug, info, warn or error, got "${value}"`);
+      out.admin.level = value;
+      return;
+    case "--format":
+      if (value !== "pretty" && value !== "json")
+        fail(`--format must be pretty or json, got "${value}"`);
+      out.admin.format = value;
       return;
   }
 }

@@ -202,6 +202,78 @@ describe("partyhouse start: probes, metrics, guarded endpoints, logs", () => {
   });
 });
 
+describe("the admin listener: list, info, tail", () => {
+  it("lists rooms, describes one, and streams logs filtered by room", async (t) => {
+    const dir = project("ph-admin-");
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const run = await startCli(["start", "-p", "0", "--admin-port", "0"], dir);
+    const admin = (await run.waitForOutput(/admin listener on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    const client = await new Client(toWs(run.url, "/parties/main/lobby?_pk=ada")).open();
+    assert.equal(await client.nextText(), "hi");
+    assert.equal((await fetch(`${run.url}/parties/main/lobby`)).status, 200);
+
+    const list = await runCli(["list", "--admin", admin], dir);
+    assert.equal(list.code, 0, list.out);
+    assert.match(list.out, /^main\tlobby\tlive\t1$/m);
+    const info = await runCli(["info", "main", "lobby", "--admin", admin, "--format", "json"], dir);
+    assert.equal(info.code, 0, info.out);
+    const parsed = JSON.parse(info.out) as { connections: Array<{ id: string }>; keys: string[] };
+    assert.deepEqual(
+      parsed.connections.map((c) => c.id),
+      ["ada"],
+    );
+    assert.deepEqual(parsed.keys, ["seen"]);
+    assert.equal((await fetch(`${admin}/metrics`)).status, 200);
+
+    const tail = spawn(process.execPath, [binPath, "tail", "--admin", admin, "--room", "other"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    t.after(() => tail.kill("SIGKILL"));
+    let tailed = "";
+    tail.stdout.on("data", (d: Buffer) => (tailed += d.toString()));
+    await waitFor(() => /tail: connected/.test(tailed), 15000, "tail to connect");
+    await fetch(`${run.url}/parties/main/lobby`);
+    await fetch(`${run.url}/parties/main/other`);
+    await waitFor(
+      () => /main\/other: hello from room other/.test(tailed),
+      10000,
+      `the tailed line:\n${tailed}`,
+    );
+    assert.doesNotMatch(tailed, /hello from room lobby/, "filtered by room");
+    tail.kill("SIGTERM");
+    client.close();
+    run.child.kill("SIGTERM");
+    await run.exited;
+  });
+
+  it("refuses an admin listener open to other machines without a token", async (t) => {
+    const dir = project("ph-admin-open-");
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await runCli(
+      ["start", "-p", "0", "--admin-port", "0", "--admin-host", "0.0.0.0"],
+      dir,
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.out, /PH_ERR_CONFIG.*PARTYHOUSE_ADMIN_TOKEN/);
+    const run = await startCli(
+      ["start", "-p", "0", "--admin-port", "0", "--admin-host", "0.0.0.0"],
+      dir,
+      {
+        PARTYHOUSE_ADMIN_TOKEN: "adm",
+      },
+    );
+    const port = (await run.waitForOutput(/admin listener on http:\/\/[\d.]+:(\d+)/))[1]!;
+    assert.equal((await fetch(`http://127.0.0.1:${port}/rooms`)).status, 401);
+    const ok = await fetch(`http://127.0.0.1:${port}/rooms`, {
+      headers: { authorization: "Bearer adm" },
+    });
+    assert.equal(ok.status, 200);
+    run.child.kill("SIGTERM");
+    await run.exited;
+  });
+});
+
 describe("the event-loop watchdog", () => {
   it("logs and counts a handler that blocks the event loop, with its party and room", async (t) => {
     const dir = project("ph-watchdog-");

@@ -26,3 +26,45 @@ export function readHostStats(host: RoomHost): Map<string, PartyStats> {
   }
   return out;
 }
+
+/** One room as the admin listener lists it. */
+export interface RoomSummary {
+  party: string;
+  room: string;
+  /** "live": has an instance; "hibernated": sockets without an instance; "idle": neither yet. */
+  state: "live" | "hibernated" | "idle";
+  connections: number;
+}
+
+/** Every room of this process. */
+export function listRooms(host: RoomHost): RoomSummary[] {
+  const rooms = (host as unknown as { rooms: Map<string, RoomRuntime> }).rooms;
+  return [...rooms.values()].map((rt) => ({
+    party: rt.def.name,
+    room: rt.id,
+    state: rt.hasInstance ? "live" : rt.connections.size > 0 ? "hibernated" : "idle",
+    connections: rt.connections.size,
+  }));
+}
+
+/** One room in detail: its connections (id, uri, tags) and up to `maxKeys` storage keys. */
+export async function describeRoom(
+  host: RoomHost,
+  party: string,
+  room: string,
+  maxKeys = 1000,
+): Promise<{
+  party: string;
+  room: string;
+  live: boolean;
+  connections: Array<{ id: string; uri: string; tags: readonly string[] }>;
+  keys: string[];
+}> {
+  const rt = host.peekRoom(party, room);
+  const storage = rt ? rt.storage : host.shared.openStorage(party, room);
+  const keys = [...(await storage.list({ limit: maxKeys })).keys()];
+  const connections = rt
+    ? [...rt.connections.values()].map((c) => ({ id: c.id, uri: c.uri, tags: c.tags }))
+    : [];
+  return { party, room, live: rt !== undefined, connections, keys };
+}

@@ -25,6 +25,7 @@ import { createMetrics } from "./metrics.js";
 import type { Metrics } from "./metrics.js";
 import { observedDriver } from "./storage.js";
 import { startWatchdog } from "./watchdog.js";
+import { LogStream } from "./log-stream.js";
 
 const NO_ROOM = {} as RoomContext;
 
@@ -50,6 +51,8 @@ export interface Ops {
   readonly metrics: Metrics;
   /** A logger that counts errors by code, then writes to the process logger. */
   readonly log: Logger;
+  /** Every log entry, for `partyhouse tail` over the admin listener. */
+  readonly logs: LogStream;
   /** Readiness follows this: only "ready" answers 200. */
   state: OpsState;
   /** The room host to report on, once it exists. */
@@ -71,14 +74,27 @@ export function createOps(options: OpsOptions): Ops {
   let host: RoomHost | undefined;
   const metrics = createMetrics(() => (host ? readHostStats(host) : new Map()));
   const base = options.log;
+  const logs = new LogStream();
+  const publish = (level: string, message: string, fields?: Record<string, unknown>) => {
+    if (!logs.active) return;
+    logs.publish({
+      time: new Date().toISOString(),
+      level,
+      message,
+      ...roomContext.getStore(),
+      ...fields,
+    });
+  };
   const log: Logger = {
     error(code, message, fields) {
       metrics.errors.inc({ code });
-      base.error(code, message, { ...roomContext.getStore(), ...fields });
+      const all = { ...roomContext.getStore(), ...fields };
+      base.error(code, message, all);
+      publish("error", message, { code, ...all });
     },
-    warn: (m, f) => base.warn(m, f),
-    info: (m, f) => base.info(m, f),
-    debug: (m, f) => base.debug(m, f),
+    warn: (m, f) => (base.warn(m, f), publish("warn", m, f)),
+    info: (m, f) => (base.info(m, f), publish("info", m, f)),
+    debug: (m, f) => (base.debug(m, f), publish("debug", m, f)),
   };
   const guarded = options.mode === "start";
   // The room whose request or socket event was entered last, for the watchdog.
@@ -93,7 +109,7 @@ export function createOps(options: OpsOptions): Ops {
           lastEntered: () => lastEntered,
           onBlocked(ms, context) {
             metrics.blocked.inc({ party: context?.party ?? "" });
-            base.warn(
+            log.warn(
               `the event loop was blocked for ${ms} ms${context ? ` (last entered: party "${context.party}" room "${context.room}")` : ""}; a handler is running synchronous work that long`,
               { ...context, blockedMs: ms },
             );
@@ -105,6 +121,7 @@ export function createOps(options: OpsOptions): Ops {
     state: "starting",
     metrics,
     log,
+    logs,
     attach(h) {
       host = h;
       stopWatchdog();
@@ -174,7 +191,7 @@ export function createOps(options: OpsOptions): Ops {
       const seconds = (performance.now() - start) / 1000;
       metrics.httpRequests.inc({ status: String(res.statusCode) });
       metrics.httpDuration.observe(seconds);
-      base.debug(`${req.method} ${url} → ${res.statusCode}`, {
+      log.debug(`${req.method} ${url} → ${res.statusCode}`, {
         ...contextOf(url),
         ms: Math.round(seconds * 1000),
       });
@@ -185,13 +202,13 @@ export function createOps(options: OpsOptions): Ops {
     const url = req.url ?? "/";
     const context = contextOf(url);
     const labels = { party: context?.party ?? "" };
-    base.debug(`connection open ${url}`, context ? { ...context } : {});
+    log.debug(`connection open ${url}`, context ? { ...context } : {});
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
       metrics.messagesIn.inc(labels);
       metrics.bytesIn.inc(labels, byteLength(data));
     });
     ws.once("close", (code: number) => {
-      base.debug(`connection closed ${url} (${code})`, context ? { ...context } : {});
+      log.debug(`connection closed ${url} (${code})`, context ? { ...context } : {});
     });
     const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
     (ws as unknown as { send: typeof send }).send = (data, ...rest) => {
