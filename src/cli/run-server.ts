@@ -21,6 +21,7 @@ import { bundlerLog, loadProjectConfig } from "./project.js";
 import {
   adminToken,
   blockedThreshold,
+  envMs,
   envPort,
   cronToken,
   hostDefines,
@@ -44,6 +45,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     metricsToken: metricsToken(),
     cronToken: cronToken(),
     blockedThresholdMs: blockedThreshold(),
+    sampleMs: Math.max(100, envMs("PARTYHOUSE_ADMIN_SAMPLE_MS", 5000)),
   });
   const log = ops.log;
   for (const flag of cli.ignored) log.warn(`${flag} has no effect in partyhouse; ignored`);

@@ -10,6 +10,7 @@
  * | — | `PARTYHOUSE_CRON_TOKEN` | `/__scheduled__` in start: loopback only |
  * | `--admin-port <n>` | `PARTYHOUSE_ADMIN_PORT` | no admin listener |
  * | `--admin-host <h>` | `PARTYHOUSE_ADMIN_HOST` | 127.0.0.1 (elsewhere needs `PARTYHOUSE_ADMIN_TOKEN`) |
+ * | — | `PARTYHOUSE_ADMIN_SAMPLE_MS` | 5000: the admin page's chart resolution |
  * | — | `PARTYHOUSE_BLOCKED_MS` | 1000: log a handler blocking the event loop longer (0: off) |
  */
 import { readFileSync } from "node:fs";
@@ -40,18 +41,21 @@ export function envPort(name: string): number | undefined {
   return Number(text);
 }
 
-/** The event-loop watchdog's threshold (ms, 0 = off). */
-export function blockedThreshold(): number {
-  const text = env("PARTYHOUSE_BLOCKED_MS");
-  if (text === undefined) return 1000;
+/** Milliseconds from the environment, or `fallback` when unset. Throws PH_ERR_CONFIG when bad. */
+export function envMs(name: string, fallback: number): number {
+  const text = env(name);
+  if (text === undefined) return fallback;
   if (!/^\d+$/.test(text)) {
     throw new PartyhouseError(
       "PH_ERR_CONFIG",
-      `PARTYHOUSE_BLOCKED_MS must be milliseconds (an integer), got "${text}"`,
+      `${name} must be milliseconds (an integer), got "${text}"`,
     );
   }
   return Number(text);
 }
+
+/** The event-loop watchdog's threshold (ms, 0 = off). */
+export const blockedThreshold = (): number => envMs("PARTYHOUSE_BLOCKED_MS", 1000);
 
 /** How long shutdown waits for sockets and in-flight requests (ms). */
 export function shutdownGrace(flags: ServerFlags): number {

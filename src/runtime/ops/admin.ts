@@ -5,6 +5,8 @@
  *
  * | GET | answer |
  * | --- | --- |
+ * | `/` | the admin page (rooms, messages/s chart, recent errors, one room in detail) |
+ * | `/stats` | JSON for the page: state, rooms, samples, recent errors |
  * | `/health`, `/ready` | as on the main port |
  * | `/metrics` | Prometheus text |
  * | `/rooms` | JSON: every room with its party, state and connection count |
@@ -16,6 +18,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RoomHost } from "../../core/host.js";
 import { errorMessage, PartyhouseError } from "../../core/errors.js";
+import { ADMIN_PAGE } from "./admin-page.js";
 import { isOperator } from "./auth.js";
 import { describeRoom, listRooms } from "./host-stats.js";
 import type { Ops } from "./index.js";
@@ -59,7 +62,9 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://admin");
-    if (options.token && !isOperator(req, options.token)) {
+    // The page cannot send a header on navigation, so the token may come as ?token= too.
+    const viaQuery = url.searchParams.get("token");
+    if (options.token && !isOperator(req, options.token) && viaQuery !== options.token) {
       json(res, 401, { error: "needs Authorization: Bearer $PARTYHOUSE_ADMIN_TOKEN" });
       return;
     }
@@ -68,6 +73,22 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
       return;
     }
     const path = url.pathname;
+    if (path === "/") {
+      res.writeHead(200, {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+      });
+      res.end(ADMIN_PAGE);
+      return;
+    }
+    if (path === "/stats") {
+      return json(res, 200, {
+        state: ops.state,
+        rooms: listRooms(roomHost),
+        samples: ops.history.samples,
+        errors: ops.history.errors,
+      });
+    }
     if (path === "/health") return json(res, 200, { ok: true });
     if (path === "/ready")
       return json(res, ops.state === "ready" ? 200 : 503, { state: ops.state });

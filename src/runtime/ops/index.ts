@@ -26,6 +26,7 @@ import type { Metrics } from "./metrics.js";
 import { observedDriver } from "./storage.js";
 import { startWatchdog } from "./watchdog.js";
 import { LogStream } from "./log-stream.js";
+import { OpsHistory } from "./history.js";
 
 const NO_ROOM = {} as RoomContext;
 
@@ -39,6 +40,8 @@ export interface OpsOptions {
   metricsToken?: string;
   /** Bearer token for `/__scheduled__` in start (`PARTYHOUSE_CRON_TOKEN`). */
   cronToken?: string;
+  /** The admin page's sample interval (ms); default 5000. */
+  sampleMs?: number;
   /** Report handlers that block the event loop longer than this (ms); 0 turns it off. */
   blockedThresholdMs?: number;
 }
@@ -53,6 +56,8 @@ export interface Ops {
   readonly log: Logger;
   /** Every log entry, for `partyhouse tail` over the admin listener. */
   readonly logs: LogStream;
+  /** Messages per second and recent errors, for the admin page. */
+  readonly history: OpsHistory;
   /** Readiness follows this: only "ready" answers 200. */
   state: OpsState;
   /** The room host to report on, once it exists. */
@@ -75,6 +80,7 @@ export function createOps(options: OpsOptions): Ops {
   const metrics = createMetrics(() => (host ? readHostStats(host) : new Map()));
   const base = options.log;
   const logs = new LogStream();
+  const history = new OpsHistory(options.sampleMs);
   const publish = (level: string, message: string, fields?: Record<string, unknown>) => {
     if (!logs.active) return;
     logs.publish({
@@ -90,6 +96,7 @@ export function createOps(options: OpsOptions): Ops {
       metrics.errors.inc({ code });
       const all = { ...roomContext.getStore(), ...fields };
       base.error(code, message, all);
+      history.error({ time: new Date().toISOString(), level: "error", code, message, ...all });
       publish("error", message, { code, ...all });
     },
     warn: (m, f) => (base.warn(m, f), publish("warn", m, f)),
@@ -122,12 +129,17 @@ export function createOps(options: OpsOptions): Ops {
     metrics,
     log,
     logs,
+    history,
     attach(h) {
       host = h;
       stopWatchdog();
       stopWatchdog = watch();
+      history.start();
     },
-    stop: () => stopWatchdog(),
+    stop: () => {
+      stopWatchdog();
+      history.stop();
+    },
     observe: (driver) =>
       observedDriver(driver, {
         commit(seconds, failed) {
@@ -205,6 +217,7 @@ export function createOps(options: OpsOptions): Ops {
     log.debug(`connection open ${url}`, context ? { ...context } : {});
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
       metrics.messagesIn.inc(labels);
+      history.messages++;
       metrics.bytesIn.inc(labels, byteLength(data));
     });
     ws.once("close", (code: number) => {
@@ -213,6 +226,7 @@ export function createOps(options: OpsOptions): Ops {
     const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
     (ws as unknown as { send: typeof send }).send = (data, ...rest) => {
       metrics.messagesOut.inc(labels);
+      history.messages++;
       metrics.bytesOut.inc(labels, byteLength(data));
       send(data, ...rest);
     };
