@@ -25,8 +25,10 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 const env = (name: string): string | undefined => process.env[name] || undefined;
 
 export const adminToken = (): string | undefined => env("PARTYHOUSE_ADMIN_TOKEN");
-export const metricsToken = (): string | undefined => env("PARTYHOUSE_METRICS_TOKEN");
-export const cronToken = (): string | undefined => env("PARTYHOUSE_CRON_TOKEN");
+/** The admin token opens the main port's operator endpoints too, unless they have their own. */
+export const metricsToken = (): string | undefined =>
+  env("PARTYHOUSE_METRICS_TOKEN") ?? adminToken();
+export const cronToken = (): string | undefined => env("PARTYHOUSE_CRON_TOKEN") ?? adminToken();
 
 /** A port from the environment, or undefined when unset. Throws PH_ERR_CONFIG when bad. */
 export function envPort(name: string): number | undefined {

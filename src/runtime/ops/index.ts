@@ -93,8 +93,8 @@ export function createOps(options: OpsOptions): Ops {
   };
   const log: Logger = {
     error(code, message, fields) {
-      metrics.errors.inc({ code });
       const all = { ...roomContext.getStore(), ...fields };
+      metrics.errors.inc({ code, party: typeof all.party === "string" ? all.party : "" });
       base.error(code, message, all);
       history.error({ time: new Date().toISOString(), level: "error", code, message, ...all });
       publish("error", message, { code, ...all });

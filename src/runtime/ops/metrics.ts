@@ -13,7 +13,7 @@ export interface Metrics {
   readonly messagesOut: Counter<"party">;
   readonly bytesIn: Counter<"party">;
   readonly bytesOut: Counter<"party">;
-  readonly errors: Counter<"code">;
+  readonly errors: Counter<"code" | "party">;
   readonly blocked: Counter<"party">;
   readonly storageCommits: Counter<never>;
   readonly storageErrors: Counter<never>;
@@ -91,8 +91,8 @@ export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
     }),
     errors: new Counter({
       name: "partyhouse_errors_total",
-      help: "Errors logged, by PH_ERR_* code",
-      labelNames: ["code"] as const,
+      help: "Errors logged, by PH_ERR_* code and party (empty outside a party)",
+      labelNames: ["code", "party"] as const,
       registers,
     }),
     blocked: new Counter({
