@@ -202,9 +202,10 @@ export function createOps(options: OpsOptions): Ops {
     res.once("finish", () => {
       const seconds = (performance.now() - start) / 1000;
       metrics.httpRequests.inc({ status: String(res.statusCode) });
-      metrics.httpDuration.observe(seconds);
+      const context = contextOf(url);
+      metrics.httpDuration.observe({ party: context?.party ?? "" }, seconds);
       log.debug(`${req.method} ${url} → ${res.statusCode}`, {
-        ...contextOf(url),
+        ...context,
         ms: Math.round(seconds * 1000),
       });
     });

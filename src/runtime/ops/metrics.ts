@@ -8,7 +8,7 @@ import type { PartyStats } from "./host-stats.js";
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<"status">;
-  readonly httpDuration: Histogram<never>;
+  readonly httpDuration: Histogram<"party">;
   readonly messagesIn: Counter<"party">;
   readonly messagesOut: Counter<"party">;
   readonly bytesIn: Counter<"party">;
@@ -61,7 +61,8 @@ export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
     }),
     httpDuration: new Histogram({
       name: "partyhouse_http_request_duration_seconds",
-      help: "Time from request to the end of the response",
+      help: "Time from request to the end of the response, by party (empty outside a party): onRequest latency",
+      labelNames: ["party"] as const,
       buckets: latency,
       registers,
     }),
