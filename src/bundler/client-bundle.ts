@@ -10,9 +10,11 @@ import type { PartyhouseError } from "../core/errors.js";
 import { clientDefines } from "./defines.js";
 import { bundleError, toBundleError } from "./failure.js";
 import { firstBuildHook } from "./first-build.js";
+import { ownClientDepsPlugin } from "./own-deps-plugin.js";
 
 export interface ClientBundleOptions {
   watch: boolean;
+  /** PARTYKIT_HOST as an esbuild define value (a JSON string or an expression). */
   partykitHost: string;
   /** Called after each watch rebuild: undefined when it succeeded, else the error. */
   onRebuild?: (error: PartyhouseError | undefined) => void;
@@ -50,7 +52,7 @@ export async function startClientBundle(
       loader: { ...build.loader },
       define: clientDefines(config, opts.partykitHost),
       logLevel: "silent",
-      plugins: [hook.plugin],
+      plugins: [ownClientDepsPlugin(), hook.plugin],
     });
   } catch (e) {
     throw toBundleError("serve.build", e);

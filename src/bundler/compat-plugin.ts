@@ -30,7 +30,7 @@ export function defaultCompatEntry(): string {
   return compatFile("partykit-server");
 }
 
-function externalFile(specifier: string, file: string) {
+function externalFile(specifier: string, file: string, inline = false) {
   if (!existsSync(file)) {
     return {
       errors: [
@@ -42,22 +42,28 @@ function externalFile(specifier: string, file: string) {
       ],
     };
   }
+  // Inlined, the output names no path of this machine (a portable build artifact).
+  if (inline) return { path: file };
   return { path: pathToFileURL(file).href, external: true };
 }
 
 /**
  * An esbuild plugin resolving `partykit/server` to `compatEntry` (an absolute file path), and
  * `party.io` to a build the project has (bundled, as PartyKit does: its dist is ESM without
- * `"type": "module"`, which Node would not load) or else to partyhouse's Party.IO layer.
+ * `"type": "module"`, which Node would not load) or else to partyhouse's Party.IO layer. With
+ * `inline`, `partykit/server` is bundled (it has no runtime exports, so nothing is added).
  */
 export function partykitCompatPlugin(
   compatEntry: string,
-  partyIoEntry: string = compatFile("party-io"),
+  options: { inline?: boolean; partyIoEntry?: string } = {},
 ): Plugin {
+  const partyIoEntry = options.partyIoEntry ?? compatFile("party-io");
   return {
     name: "partyhouse-partykit-compat",
     setup(build) {
-      build.onResolve({ filter: COMPAT_SPECIFIER }, (args) => externalFile(args.path, compatEntry));
+      build.onResolve({ filter: COMPAT_SPECIFIER }, (args) =>
+        externalFile(args.path, compatEntry, options.inline === true),
+      );
       build.onResolve({ filter: PARTY_IO }, async (args) => {
         if (args.pluginData === INNER_RESOLVE) return undefined;
         const own = await build.resolve(args.path, {

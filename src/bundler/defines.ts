@@ -31,13 +31,16 @@ export function serverDefines(
   };
 }
 
-/** Defines of the `serve.build` client bundle: the build's own `define` wins. */
+/**
+ * Defines of the `serve.build` client bundle: the build's own `define` wins. `partykitHost` is a
+ * define value already (a JSON string, or an expression such as `location.host`).
+ */
 export function clientDefines(
   config: ResolvedConfig,
   partykitHost: string,
 ): Record<string, string> {
   return {
-    PARTYKIT_HOST: JSON.stringify(partykitHost),
+    PARTYKIT_HOST: partykitHost,
     ...config.define,
     ...config.serve?.build?.define,
   };

@@ -38,6 +38,18 @@ export interface BundlerOptions {
   globalsEntry?: string;
   /** The value of PARTYKIT_HOST; default `127.0.0.1:<port>` (the configured host if specific). */
   partykitHost?: string;
+  /**
+   * PARTYKIT_HOST of the `serve.build` client bundle as an esbuild define value (an expression):
+   * default the JSON string of `partykitHost`. `"location.host"` makes pages dial their own origin.
+   */
+  clientPartykitHost?: string;
+  /** Minify the party bundles (default: the config's `minify`). */
+  minify?: boolean;
+  /**
+   * Bundle `partykit/server` into each party instead of importing partyhouse's file by its
+   * absolute path, so the output can move to another machine (build artifacts).
+   */
+  portable?: boolean;
   /** Run the config's `build.command` before the first build (default true). */
   runBuildCommand?: boolean;
 }
@@ -78,6 +90,8 @@ export async function createBundler(
     compatEntry: opts.compatEntry ?? defaultCompatEntry(),
     globalsEntry: opts.globalsEntry ?? compatFile("workerd-globals"),
     partykitHost,
+    minify: opts.minify ?? config.minify,
+    portable: opts.portable === true,
     ...(opts.onRebuild ? { onRebuild: opts.onRebuild } : {}),
   });
 
@@ -87,7 +101,7 @@ export async function createBundler(
     try {
       client = await startClientBundle(config, clientBuild, {
         watch: opts.watch,
-        partykitHost,
+        partykitHost: opts.clientPartykitHost ?? JSON.stringify(partykitHost),
         onRebuild: (error: PartyhouseError | undefined) => {
           if (error) log.error(error.message);
           else log.info(`Rebuilt client code into ${clientBuild.outdir}`);

@@ -39,6 +39,9 @@ export interface ServerBundleOptions {
   /** Absolute path of the module that installs the workerd globals (see src/compat/workerd-globals.ts). */
   globalsEntry: string;
   partykitHost: string;
+  minify: boolean;
+  /** Bundle the compat entry instead of importing it by absolute path. */
+  portable: boolean;
   onRebuild?: (event: RebuildEvent) => void;
 }
 
@@ -115,14 +118,16 @@ export async function startServerBundle(
       format: "esm",
       // Inline, so a renamed (versioned) file keeps its map; Node uses it with --enable-source-maps.
       sourcemap: "inline",
-      minify: config.minify,
+      minify: opts.minify,
       define: serverDefines(config, opts.partykitHost),
       alias: { ...config.alias },
       loader: { ...moduleTypeLoaders },
-      banner: { js: serverBanner(config, opts.globalsEntry) },
+      // A portable artifact names no path of this machine: `start` installs the globals itself
+      // before it imports the bundles (cli/artifact-project.ts).
+      banner: { js: serverBanner(config, opts.portable ? undefined : opts.globalsEntry) },
       logLevel: "silent",
       plugins: [
-        partykitCompatPlugin(opts.compatEntry),
+        partykitCompatPlugin(opts.compatEntry, { inline: opts.portable === true }),
         moduleTypesPlugin(),
         packagesPlugin(),
         hook.plugin,

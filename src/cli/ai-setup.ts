@@ -17,7 +17,7 @@ const nothingToClose = () => Promise.resolve();
 
 /** Builds the binding (starting partykit-ai's loopback gateway when forwarding is configured). */
 export async function setupAi(
-  config: ResolvedConfig,
+  config: { readonly ai?: ResolvedConfig["ai"]; readonly dotenv?: ResolvedConfig["dotenv"] },
   env: Readonly<Record<string, string | undefined>>,
   log: Logger,
 ): Promise<AiSetup> {

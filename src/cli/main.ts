@@ -3,26 +3,8 @@ import { parseCliArgs } from "../config/cli-args.js";
 import { runInit } from "./init.js";
 import { reportFatal, runServer } from "./run-server.js";
 import { runBuild } from "./build.js";
-
-const HELP = `partyhouse — run PartyKit projects on your own machines
-
-Usage:
-  partyhouse dev [entry]     develop: bundle, watch, reload (port 1999, 127.0.0.1)
-  partyhouse start [entry]   production: no watch, JSON logs, PORT/HOST from the environment
-  partyhouse build [entry]   bundle the parties (and serve.build) without serving
-  partyhouse init [name]     scaffold a chat party and a page
-
-Flags (dev/start/build):
-  -p, --port <n>          port (default 1999)
-  -c, --config <path>     config file (default partykit.json)
-      --host <host>       interface to bind (dev default 127.0.0.1)
-      --persist [path]    storage directory; --persist false keeps data in memory
-      --database <url>    keep storage in PostgreSQL (postgres://…); also PARTYHOUSE_DATABASE_URL
-  -v, --var <k=v>         add a room env var (repeatable)
-  -d, --define <k=v>      esbuild define (repeatable)
-      --serve <dir>       serve static assets from <dir>
-      --verbose           log stack traces and debug lines
-`;
+import { helpText } from "./help.js";
+import { runInfo, runList, runTail } from "./admin-client.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -32,9 +14,11 @@ function version(): string {
 }
 
 async function main(): Promise<void> {
+  // Party bundles carry inline source maps: stack traces then name the project's source files.
+  process.setSourceMapsEnabled(true);
   const cli = parseCliArgs(process.argv.slice(2));
   if (cli.command === "help" || cli.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(helpText(cli.command));
     return;
   }
   if (cli.command === "version") {
@@ -45,6 +29,9 @@ async function main(): Promise<void> {
     await runInit(cli);
     return;
   }
+  if (cli.command === "list") return runList(cli);
+  if (cli.command === "info") return runInfo(cli);
+  if (cli.command === "tail") return runTail(cli);
   if (cli.command === "build") {
     await runBuild(cli);
     return;

@@ -1,97 +1,192 @@
 import { createAssetHandler } from "../assets/index.js";
+import type { NodeServerHooks } from "../adapters/node/server.js";
 import { createBundler } from "../bundler/index.js";
 import type { ParsedCli } from "../config/cli-args.js";
 import { errorMessage, PartyhouseError } from "../core/errors.js";
+import { defaultLimits } from "../core/limits.js";
 import { createLogger } from "../runtime/logger.js";
-import { redactUrl } from "../storage/postgres-url.js";
-import { bundlerLog, loadProjectConfig } from "./project.js";
+import { captureConsole } from "../runtime/ops/context.js";
+import { createOps } from "../runtime/ops/index.js";
+import type { LogEntry } from "../runtime/ops/log-stream.js";
+import { startAdmin } from "../runtime/ops/admin.js";
 import { startPartyhouse } from "../runtime/start.js";
 import type { Partyhouse } from "../runtime/start.js";
+import { MemoryDriver, providerFromDriver, SqliteDriver } from "../storage/index.js";
+import type { StorageDriver } from "../storage/driver.js";
+import { PostgresDriver } from "../storage/postgres.js";
+import { redactUrl } from "../storage/postgres-url.js";
 import { setupAi } from "./ai-setup.js";
+import { artifactDir, hasArtifact } from "./artifact.js";
+import { loadArtifactProject } from "./artifact-project.js";
+import type { Project } from "./artifact-project.js";
 import { scheduleCrons } from "./crons.js";
 import { importParties } from "./import-parties.js";
+import { bundlerLog, loadProjectConfig } from "./project.js";
+import {
+  adminToken,
+  blockedThreshold,
+  envMs,
+  envPort,
+  cronToken,
+  hostDefines,
+  metricsToken,
+  readTls,
+  shutdownGrace,
+} from "./server-flags.js";
+import { lockStateFolder } from "./state-lock.js";
 
 /**
- * `partyhouse dev` and `partyhouse start`: load and check the config, bundle the parties, start
- * the server, then (dev) reload on change or (start) wait for SIGTERM/SIGINT and stop cleanly.
- * This is the one place the program is wired together; it reads top to bottom.
+ * `partyhouse dev` and `partyhouse start`: load and check the config, bundle the parties (or, in
+ * start, load the build artifact when there is one), start the server, then (dev) reload on
+ * change or (start) wait for SIGTERM/SIGINT and stop cleanly. This is the one place the program
+ * is wired together; it reads top to bottom.
  */
 export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<Partyhouse> {
-  const log = createLogger(mode === "start" ? "json" : "pretty", { verbose: cli.verbose });
-  const config = await loadProjectConfig(cli, mode);
+  const base = createLogger(mode === "start" ? "json" : "pretty", { verbose: cli.verbose });
+  const ops = createOps({
+    mode,
+    log: base,
+    metricsToken: metricsToken(),
+    cronToken: cronToken(),
+    blockedThresholdMs: blockedThreshold(),
+    sampleMs: Math.max(100, envMs("PARTYHOUSE_ADMIN_SAMPLE_MS", 5000)),
+  });
+  const log = ops.log;
   for (const flag of cli.ignored) log.warn(`${flag} has no effect in partyhouse; ignored`);
+  if (mode === "start") {
+    captureConsole((line) => {
+      process.stdout.write(line + "\n");
+      if (ops.logs.active) ops.logs.publish(JSON.parse(line) as LogEntry);
+    });
+  }
+  const tls = readTls(cli.server);
+  const graceMs = shutdownGrace(cli.server);
 
   // Assigned once the server listens; rebuilds that land before then are ignored.
-  // eslint-disable-next-line prefer-const
   let ph: Partyhouse | undefined;
-  const bundler = await createBundler(config, {
-    watch: mode === "dev",
-    log: bundlerLog(log),
-    onRebuild: (event) => {
-      if (!ph) return;
-      if (!event.ok) {
-        log.error(
-          "PH_ERR_BUNDLE",
-          `rebuild failed; still serving the previous code\n${errorMessage(event.error)}`,
-        );
-        return;
-      }
-      const server = ph;
-      importParties(event.result.parties)
-        .then((parties) => {
-          server.reload(parties);
-          log.info("↻ reloaded: rooms restarted, storage kept");
-        })
-        .catch((e: unknown) =>
-          log.error("PH_ERR_PARTY_EXPORT", `reload failed: ${errorMessage(e)}`),
-        );
-    },
-  });
-
-  const parties = await importParties(bundler.result.parties);
-  const ai = await setupAi(config, process.env, log);
-  const assets = config.serve
-    ? createAssetHandler(config.serve, { dev: mode === "dev" })
-    : undefined;
-  ph = await startPartyhouse({
-    parties,
-    storage: config.persist,
-    limits: config.limits,
-    env: { ...config.vars },
-    port: config.port,
-    hostname: config.host,
-    log,
-    crons: { ...config.crons },
-    ai: ai.binding,
-    ...(assets
-      ? {
-          siteAssets: assets,
-          notFoundPage: () => assets.fetchAsset("/404.html"),
-          assets: { fetch: (path: string) => assets.fetchAsset(path) },
+  const artifact = artifactDir(process.cwd(), cli.server.artifactDir);
+  let project: Project;
+  if (mode === "start" && (hasArtifact(artifact) || cli.server.artifactDir !== undefined)) {
+    project = await loadArtifactProject(artifact, cli);
+  } else {
+    const config = await loadProjectConfig(cli, mode);
+    const bundler = await createBundler(config, {
+      watch: mode === "dev",
+      log: bundlerLog(log),
+      ...hostDefines(cli, mode),
+      minify: cli.server.minify || config.minify,
+      onRebuild: (event) => {
+        if (!ph) return;
+        if (!event.ok) {
+          log.error(
+            "PH_ERR_BUNDLE",
+            `rebuild failed; still serving the previous code\n${errorMessage(event.error)}`,
+          );
+          return;
         }
-      : {}),
-  });
-  const server = ph;
-  const crons = scheduleCrons(config.crons, (name, expr) => server.runCron(name, expr), log);
-  const { persist } = config;
-  const where =
-    persist.kind === "memory"
-      ? "in memory"
-      : persist.kind === "postgres"
-        ? `in PostgreSQL ${redactUrl(persist.url)}`
-        : persist.path;
-  log.info(`partyhouse ${mode}: listening on ${ph.url} (storage ${where})`, {
-    parties: Object.keys(config.parties),
-  });
+        const server = ph;
+        importParties(event.result.parties)
+          .then((parties) => {
+            server.reload(parties);
+            log.info("↻ reloaded: rooms restarted, storage kept");
+          })
+          .catch((e: unknown) =>
+            log.error("PH_ERR_PARTY_EXPORT", `reload failed: ${errorMessage(e)}`),
+          );
+      },
+    });
+    project = {
+      parties: await importParties(bundler.result.parties),
+      persist: config.persist,
+      limits: config.limits,
+      vars: { ...config.vars },
+      crons: config.crons,
+      serve: config.serve,
+      port: config.port,
+      host: config.host,
+      partyNames: Object.keys(config.parties),
+      bundler,
+      from: "source",
+      ai: config.ai,
+      dotenv: config.dotenv,
+    };
+  }
 
+  const lock =
+    project.persist.kind === "sqlite" ? lockStateFolder(project.persist.path) : undefined;
+  const assets = project.serve
+    ? createAssetHandler(project.serve, { dev: mode === "dev" })
+    : undefined;
+  const driver = await openDriver(project.persist);
+  const ai = await setupAi(project, process.env, log);
+  const server: NodeServerHooks = {
+    ...ops.hooks,
+    ...(tls ? { tls } : {}),
+    trustProxy: cli.server.trustProxy || process.env["PARTYHOUSE_TRUST_PROXY"] === "1",
+  };
+  try {
+    ph = await startPartyhouse({
+      parties: project.parties,
+      storage: providerFromDriver(ops.observe(driver), { ...defaultLimits, ...project.limits }),
+      limits: project.limits,
+      env: project.vars,
+      port: project.port,
+      hostname: project.host,
+      log,
+      crons: { ...project.crons },
+      ai: ai.binding,
+      server,
+      shutdownGraceMs: graceMs,
+      ...(assets
+        ? {
+            siteAssets: assets,
+            notFoundPage: () => assets.fetchAsset("/404.html"),
+            assets: { fetch: (path: string) => assets.fetchAsset(path) },
+          }
+        : {}),
+    });
+  } catch (e) {
+    lock?.release();
+    await ai.close();
+    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new PartyhouseError(
+        "PH_ERR_ADDRESS_IN_USE",
+        `${project.host}:${project.port} is already in use by another process; stop it, or pick another port with -p <port> (or PORT=<port> for start)`,
+      );
+    }
+    throw e;
+  }
+  const running = ph;
+  ops.attach(running.inspect);
+  const adminPort = cli.server.adminPort ?? envPort("PARTYHOUSE_ADMIN_PORT");
+  const admin =
+    adminPort === undefined
+      ? undefined
+      : await startAdmin({
+          host: cli.server.adminHost ?? (process.env["PARTYHOUSE_ADMIN_HOST"] || "127.0.0.1"),
+          port: adminPort,
+          ...(adminToken() ? { token: adminToken()! } : {}),
+          ops,
+          inspect: running.inspect,
+        }).catch(async (e: unknown) => {
+          await running.close();
+          throw e;
+        });
+  ops.state = "ready";
+  const crons = scheduleCrons(project.crons, (name, expr) => running.runCron(name, expr), log);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info(`${signal}: shutting down (closing sockets with 1012, flushing storage)`);
+    ops.state = "draining";
+    log.info(
+      `${signal}: shutting down (closing sockets with 1012, up to ${graceMs} ms for in-flight requests, flushing storage)`,
+    );
     crons.stop();
-    void Promise.all([server.close(), bundler.dispose(), ai.close()])
+    ops.stop();
+    void Promise.all([running.close(), project.bundler?.dispose(), admin?.close(), ai.close()])
       .then(() => {
+        lock?.release();
         log.info("stopped");
         process.exit(0);
       })
@@ -100,9 +195,44 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
         process.exit(1);
       });
   };
+  // Before the listening line: a supervisor may signal as soon as it reads it.
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
-  return ph;
+  const { persist } = project;
+  const where =
+    persist.kind === "memory"
+      ? "in memory"
+      : persist.kind === "postgres"
+        ? `in PostgreSQL ${redactUrl(persist.url)}`
+        : persist.path;
+  log.info(
+    `partyhouse ${mode}: listening on ${running.url} (storage ${where}, from ${project.from})`,
+    { parties: project.partyNames, ...(admin ? { admin: admin.url } : {}) },
+  );
+  if (admin) log.info(`admin listener on ${admin.url} (metrics, rooms, logs)`);
+
+  return running;
+}
+
+/** The storage driver the config names; PostgreSQL is connected and migrated before serving. */
+async function openDriver(persist: Project["persist"]): Promise<StorageDriver> {
+  switch (persist.kind) {
+    case "sqlite":
+      return new SqliteDriver({ path: persist.path });
+    case "postgres": {
+      const { kind: _kind, ...options } = persist;
+      const driver = new PostgresDriver(options);
+      try {
+        await driver.ready();
+      } catch (e) {
+        await driver.close().catch(() => {});
+        throw e;
+      }
+      return driver;
+    }
+    default:
+      return new MemoryDriver();
+  }
 }
 
 export function reportFatal(e: unknown): never {

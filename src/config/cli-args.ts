@@ -6,7 +6,8 @@
 import { PartyhouseError } from "../core/errors.js";
 import type { CliFlags } from "./types.js";
 
-export type Command = "dev" | "start" | "build" | "init" | "help" | "version";
+export type Command =
+  "dev" | "start" | "build" | "init" | "list" | "info" | "tail" | "help" | "version";
 
 /** What `parseCliArgs` understood. */
 export interface ParsedCli {
@@ -23,11 +24,52 @@ export interface ParsedCli {
   yes: boolean;
   /** `init --dry-run`. */
   dryRun: boolean;
+  /** `init --install` (default) / `--no-install`: run npm install after writing the files. */
+  install: boolean;
+  /** Flags that shape the server process (not the project config). */
+  server: ServerFlags;
+  /** `list`, `info`, `tail`. */
+  admin: AdminClientFlags;
   /** PartyKit flags accepted so existing scripts run, but without effect here. */
   ignored: string[];
 }
 
-const COMMANDS = ["dev", "start", "build", "init"] as const;
+/** Process-level flags of dev/start/build; each also has an environment variable (see README). */
+export interface ServerFlags {
+  /** `--https`: serve TLS; needs `--https-key-path` and `--https-cert-path`. */
+  https: boolean;
+  httpsKeyPath?: string;
+  httpsCertPath?: string;
+  /** `--minify`: minify the party bundles (as the config's `minify`). */
+  minify: boolean;
+  /** `--trust-proxy`: take `X-Forwarded-Proto`/`X-Forwarded-Host` into `request.url`. */
+  trustProxy: boolean;
+  /** `--public-host <host[:port]>`: PARTYKIT_HOST baked into client bundles. */
+  publicHost?: string;
+  /** `--shutdown-grace <ms>`: how long shutdown waits for in-flight requests and sockets. */
+  shutdownGraceMs?: number;
+  /** `build --out <dir>` / `start --from <dir>`: the build artifact folder. */
+  artifactDir?: string;
+  /** `--admin-port <n>`: start the admin listener (metrics, rooms, logs) on this port. */
+  adminPort?: number;
+  /** `--admin-host <h>`: where the admin listener binds (default 127.0.0.1). */
+  adminHost?: string;
+}
+
+/** Flags of `partyhouse list`, `info` and `tail` (clients of a running server's admin listener). */
+export interface AdminClientFlags {
+  /** `--admin <url>`: the admin listener (default PARTYHOUSE_ADMIN_URL or http://127.0.0.1:<PARTYHOUSE_ADMIN_PORT>). */
+  url?: string;
+  party?: string;
+  room?: string;
+  level?: string;
+  format: "pretty" | "json";
+  /** Positional arguments (`info <party> <room>`). */
+  args: string[];
+}
+
+const COMMANDS = ["dev", "start", "build", "init", "list", "info", "tail"] as const;
+const ADMIN_COMMANDS: readonly string[] = ["list", "info", "tail"];
 
 type Arity = "none" | "one" | "optional" | "pairs" | "many";
 interface FlagSpec {
@@ -50,7 +92,16 @@ const runFlags: readonly FlagSpec[] = [
   { names: ["--verbose"], arity: "none" },
   { names: ["--with-env"], arity: "none" },
   { names: ["-h", "--help"], arity: "none" },
-  { names: ["--minify"], arity: "none", ignored: true },
+  { names: ["--minify"], arity: "none" },
+  { names: ["--https"], arity: "none" },
+  { names: ["--https-key-path"], arity: "one" },
+  { names: ["--https-cert-path"], arity: "one" },
+  { names: ["--trust-proxy"], arity: "none" },
+  { names: ["--public-host"], arity: "one" },
+  { names: ["--shutdown-grace"], arity: "one" },
+  { names: ["--out", "--from"], arity: "one" },
+  { names: ["--admin-port"], arity: "one" },
+  { names: ["--admin-host"], arity: "one" },
   { names: ["--live"], arity: "none", ignored: true },
   { names: ["--no-hotkeys"], arity: "none", ignored: true },
   { names: ["--disable-request-cf-fetch"], arity: "none", ignored: true },
@@ -58,10 +109,25 @@ const runFlags: readonly FlagSpec[] = [
   { names: ["--compatibility-flags"], arity: "many", ignored: true },
 ];
 
+const adminFlags: readonly FlagSpec[] = [
+  { names: ["--admin"], arity: "one" },
+  { names: ["--party"], arity: "one" },
+  { names: ["--room"], arity: "one" },
+  { names: ["--level"], arity: "one" },
+  { names: ["--format"], arity: "one" },
+  { names: ["-h", "--help"], arity: "none" },
+];
+
 const initFlags: readonly FlagSpec[] = [
   { names: ["-y", "--yes"], arity: "none" },
   { names: ["--dry-run"], arity: "none" },
+  { names: ["--install"], arity: "none" },
+  { names: ["--no-install"], arity: "none" },
   { names: ["-h", "--help"], arity: "none" },
+  { names: ["--typescript"], arity: "none", ignored: true },
+  { names: ["--no-typescript"], arity: "none", ignored: true },
+  { names: ["--git"], arity: "none", ignored: true },
+  { names: ["--no-git"], arity: "none", ignored: true },
 ];
 
 function fail(message: string): never {
@@ -97,12 +163,16 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     flags: { vars: {}, define: {}, mode: "dev" },
     yes: false,
     dryRun: false,
+    install: true,
+    server: { https: false, minify: false, trustProxy: false },
+    admin: { format: "pretty", args: [] },
     ignored: [],
   };
   const first = argv[0];
   if (first === undefined) return out;
   if (first === "-h" || first === "--help" || first === "help") return { ...out, help: true };
-  if (first === "-V" || first === "--version" || first === "version") {
+  // PartyKit's CLI prints its version for a top-level -v; after a command -v is --var.
+  if (first === "-v" || first === "-V" || first === "--version" || first === "version") {
     return { ...out, command: "version" };
   }
   if (!(COMMANDS as readonly string[]).includes(first)) {
@@ -111,7 +181,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
   const command = first as (typeof COMMANDS)[number];
   out.command = command;
   out.flags.mode = command === "dev" ? "dev" : "start";
-  const specs = command === "init" ? initFlags : runFlags;
+  const specs =
+    command === "init" ? initFlags : ADMIN_COMMANDS.includes(command) ? adminFlags : runFlags;
 
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -172,6 +243,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
 }
 
 function setPositional(out: ParsedCli, command: string, value: string): void {
+  if (ADMIN_COMMANDS.includes(command)) {
+    out.admin.args.push(value);
+    return;
+  }
   if (command === "init") {
     if (out.name !== undefined)
       fail(`"partyhouse init" takes one name, got "${out.name}" and "${value}"`);
@@ -230,6 +305,65 @@ function applyFlag(out: ParsedCli, long: string, given: string, values: string[]
       return;
     case "--dry-run":
       out.dryRun = true;
+      return;
+    case "--install":
+      out.install = true;
+      return;
+    case "--no-install":
+      out.install = false;
+      return;
+    case "--minify":
+      out.server.minify = true;
+      return;
+    case "--https":
+      out.server.https = true;
+      return;
+    case "--https-key-path":
+      out.server.httpsKeyPath = value;
+      return;
+    case "--https-cert-path":
+      out.server.httpsCertPath = value;
+      return;
+    case "--trust-proxy":
+      out.server.trustProxy = true;
+      return;
+    case "--public-host":
+      out.server.publicHost = value;
+      return;
+    case "--shutdown-grace": {
+      const ms = Number(value);
+      if (!/^\d+$/.test(value as string))
+        fail(`--shutdown-grace must be milliseconds (an integer), got "${value}"`);
+      out.server.shutdownGraceMs = ms;
+      return;
+    }
+    case "--from":
+      out.server.artifactDir = value;
+      return;
+    case "--admin-port":
+      out.server.adminPort = parsePort(value as string);
+      return;
+    case "--admin-host":
+      out.server.adminHost = value;
+      return;
+    case "--admin":
+      out.admin.url = value;
+      return;
+    case "--party":
+      out.admin.party = value;
+      return;
+    case "--room":
+      out.admin.room = value;
+      return;
+    case "--level":
+      if (!["debug", "info", "warn", "error"].includes(value as string))
+        fail(`--level must be debug, info, warn or error, got "${value}"`);
+      out.admin.level = value;
+      return;
+    case "--format":
+      if (value !== "pretty" && value !== "json")
+        fail(`--format must be pretty or json, got "${value}"`);
+      out.admin.format = value;
       return;
   }
 }

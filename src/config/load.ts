@@ -221,7 +221,7 @@ function resolveHost(flags: CliFlags, env: LoadConfigOptions["env"] & object): s
 }
 
 /** PostgreSQL storage, when the command line or the environment names a database. */
-function resolveDatabase(
+export function resolveDatabase(
   flags: CliFlags,
   env: LoadConfigOptions["env"] & object,
 ): PersistConfig | undefined {

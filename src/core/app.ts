@@ -121,7 +121,12 @@ export class PartyApp {
       );
       if (next instanceof Response) return next;
       if (!def.hasOnRequest) {
-        throw new PartyhouseError("PH_ERR_NO_ON_REQUEST", "No onRequest handler");
+        this.options.log.error(
+          "PH_ERR_NO_ON_REQUEST",
+          `party "${route.party}" room "${route.room}": No onRequest handler`,
+          { party: route.party, room: route.room },
+        );
+        return new Response("No onRequest handler", { status: 500 });
       }
       // PartyKit hands whatever onBeforeRequest returned to the room's fetch, so anything but a
       // Request fails there as an invalid URL.
@@ -228,8 +233,18 @@ export class PartyApp {
   private async fetchOther(request: Request): Promise<Response> {
     const statics = this.main.statics;
     if (statics.onCron && pathnameOf(request.url) === "/__scheduled__") {
-      const name = new URL(request.url).searchParams.get("cron") || "unknown";
-      const cron = this.options.crons?.[name] ?? "* * * * *";
+      const name = new URL(request.url).searchParams.get("cron") ?? "";
+      // Only a configured cron runs (PartyKit dev runs any name with "* * * * *").
+      const cron = Object.hasOwn(this.options.crons ?? {}, name)
+        ? this.options.crons![name]
+        : undefined;
+      if (cron === undefined) {
+        this.options.log.error(
+          "PH_ERR_CRON_UNKNOWN",
+          `/__scheduled__: no cron "${name}" in the config`,
+        );
+        return new Response(`No cron "${name}" in the config's crons`, { status: 404 });
+      }
       await this.runCron(name, cron);
       return new Response(`ran cron ${name}: ${cron}`, { status: 200 });
     }

@@ -58,6 +58,19 @@ export const ErrorCodes = {
     'room.context.ai was used but no AI endpoint is configured: set "ai": true in partykit.json and PARTYHOUSE_AI_URL.',
   PH_ERR_AI:
     "The AI endpoint room.context.ai forwards to failed, or ai.run() got inputs it cannot forward (text generation and embeddings are supported).",
+  PH_ERR_INIT_INSTALL: "partyhouse init wrote the project but its npm install failed.",
+  PH_ERR_ADDRESS_IN_USE:
+    "The port is taken by another process: stop it, or pick another port with -p/--port or PORT.",
+  PH_ERR_STATE_LOCKED:
+    "Another partyhouse process is using the same state folder (its pid is in the lock file).",
+  PH_ERR_CRON_FORBIDDEN:
+    "/__scheduled__ in start needs PARTYHOUSE_CRON_TOKEN as a bearer token, or a loopback client.",
+  PH_ERR_CRON_UNKNOWN: "/__scheduled__ named a cron that is not in the config's crons (404).",
+  PH_ERR_HTTPS: "--https needs readable --https-key-path and --https-cert-path files.",
+  PH_ERR_ARTIFACT:
+    "The build artifact (partyhouse build) is missing files or does not match its manifest.",
+  PH_ERR_OPS_FORBIDDEN:
+    "/__partyhouse/metrics in start needs PARTYHOUSE_METRICS_TOKEN as a bearer token, or a loopback client.",
   PH_ERR_INTERNAL: "A bug in partyhouse; please report it with the log line.",
 } as const;
 

@@ -199,6 +199,7 @@ export class RoomHost {
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
     const rt = new RoomRuntime(def, room, this.shared);
     this.rooms.set(key, rt);
+    this.options.log.debug("room created", { party: def.name, room });
     this.loadAlarm(rt);
     return rt;
   }
@@ -296,6 +297,7 @@ export class RoomHost {
   private drop(key: string, rt: RoomRuntime): void {
     this.rooms.delete(key);
     rt.dispose();
+    this.options.log.debug("room evicted", { party: rt.def.name, room: rt.id });
     const ref = { party: rt.def.name, room: rt.id };
     this.options.storage.release(ref);
     this.releasePlacement(ref);
@@ -325,7 +327,9 @@ export class RoomHost {
         this.drop(key, rt);
         continue;
       }
-      rt.maybeHibernate(now, hibernateAfterMs);
+      if (rt.maybeHibernate(now, hibernateAfterMs)) {
+        this.options.log.debug("room hibernated", { party: rt.def.name, room: rt.id });
+      }
     }
   }
 

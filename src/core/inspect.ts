@@ -19,11 +19,22 @@ export interface RoomInfo {
   readonly hibernates: boolean | undefined;
 }
 
+/** One open connection of a live room. */
+export interface ConnectionInfo {
+  readonly id: string;
+  readonly uri: string;
+  readonly tags: readonly string[];
+}
+
 export interface Inspector {
+  /** The configured party names, `main` first. */
+  parties(): string[];
   /** Every live room of this process. */
   rooms(): RoomInfo[];
   /** One live room, or undefined if it is not live here (never takes a room on). */
   room(party: string, room: string): RoomInfo | undefined;
+  /** The open connections of a live room (id, uri, tags), or undefined if it is not live here. */
+  connections(party: string, room: string): ConnectionInfo[] | undefined;
   /** How many rooms are live here, and how many sockets they hold. */
   counts(): { rooms: number; connections: number; alarms: number };
   /**
@@ -45,7 +56,13 @@ function infoOf(rt: RoomRuntime): RoomInfo {
 
 export function createInspector(host: RoomHost): Inspector {
   return {
+    parties: () => [...host.partyNames],
     rooms: () => [...host.liveRooms()].map(infoOf),
+    connections(party, room) {
+      const rt = host.peek(party, room);
+      if (rt === undefined) return undefined;
+      return [...rt.connections.values()].map((c) => ({ id: c.id, uri: c.uri, tags: c.tags }));
+    },
     room(party, room) {
       const rt = host.peek(party, room);
       return rt === undefined ? undefined : infoOf(rt);

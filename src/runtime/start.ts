@@ -1,4 +1,5 @@
 import { createNodeServer } from "../adapters/node/server.js";
+import type { NodeServerHooks } from "../adapters/node/server.js";
 import { PartyApp } from "../core/app.js";
 import type { AppOptions } from "../core/app.js";
 import { RoomHost } from "../core/host.js";
@@ -57,6 +58,13 @@ export interface StartOptions {
    * object). Default: one whose every use fails with PH_ERR_AI_NOT_CONFIGURED.
    */
   ai?: object;
+  /** TLS, trust-proxy and the ops hooks of the Node server (see NodeServerHooks). */
+  server?: NodeServerHooks;
+  /**
+   * How long `close()` waits for sockets to close and in-flight requests to be answered before
+   * it drops them (default 2000 ms).
+   */
+  shutdownGraceMs?: number;
 }
 
 /** A running partyhouse server. */
@@ -129,11 +137,16 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.crons ? { crons: options.crons } : {}),
     rawRoute: (pathname, url) => userRoute?.(pathname, url) ?? socketIO?.(pathname, url) ?? null,
   });
-  const node = createNodeServer(app, { maxMessageBytes: limits.maxMessageBytes, log });
+  const node = createNodeServer(app, {
+    ...options.server,
+    maxMessageBytes: limits.maxMessageBytes,
+    log,
+  });
   const hostname = options.hostname ?? "127.0.0.1";
   const address = await node.listen(options.port ?? 0, hostname);
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`;
+  const scheme = options.server?.tls ? "https" : "http";
+  const url = `${scheme}://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`;
   host.setOrigin(url);
   await host.start();
   let closing: Promise<void> | undefined;
@@ -148,7 +161,8 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
       socketIO = socketIORoute(parties);
     },
     close() {
-      closing ??= node.close(() => host.shutdown());
+      const grace = options.shutdownGraceMs ?? 2000;
+      closing ??= node.close(() => host.shutdown(grace), grace);
       return closing;
     },
   };

@@ -91,12 +91,18 @@ export async function startCli(
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
+export function runCli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [binPath, ...args], {
       cwd,
+      env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    children.add(child);
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));

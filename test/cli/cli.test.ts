@@ -14,7 +14,7 @@ const toWs = (url: string, path: string) => url.replace("http", "ws") + path;
 describe("partyhouse init + dev", () => {
   it("scaffolds a working chat project, serves it, and reloads on change keeping storage", async () => {
     const dir = tempProject("ph-init-");
-    const init = await runCli(["init"], dir);
+    const init = await runCli(["init", "--no-install"], dir);
     assert.equal(init.code, 0, init.out);
     assert.match(readFileSync(join(dir, "partykit.json"), "utf8"), /"main": "src\/server.ts"/);
 

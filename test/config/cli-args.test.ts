@@ -123,7 +123,41 @@ describe("parseCliArgs", () => {
     refuses(["serve"], `Unknown command "serve"`, "dev, start, build, init");
     refuses(["dev", "--prot", "1"], `Unknown option "--prot"`, "--port");
     refuses(["init", "--port", "1"], `Unknown option "--port"`);
-    refuses(["dev", "--https"], `Unknown option "--https"`);
+    refuses(["dev", "--htps"], `Unknown option "--htps"`);
+  });
+
+  it("parses the production flags and -v as the version", () => {
+    const cli = parseCliArgs([
+      "start",
+      "--https",
+      "--https-key-path",
+      "k.pem",
+      "--https-cert-path",
+      "c.pem",
+      "--trust-proxy",
+      "--public-host",
+      "chat.example.com",
+      "--shutdown-grace",
+      "15000",
+      "--minify",
+      "--from",
+      "out",
+    ]);
+    assert.deepEqual(cli.server, {
+      https: true,
+      httpsKeyPath: "k.pem",
+      httpsCertPath: "c.pem",
+      trustProxy: true,
+      publicHost: "chat.example.com",
+      shutdownGraceMs: 15000,
+      minify: true,
+      artifactDir: "out",
+    });
+    assert.equal(parseCliArgs(["build", "--out", "x"]).server.artifactDir, "x");
+    assert.equal(parseCliArgs(["-v"]).command, "version");
+    assert.deepEqual(parseCliArgs(["dev", "-v", "A=1"]).flags.vars, { A: "1" });
+    assert.equal(parseCliArgs(["init", "--no-install"]).install, false);
+    refuses(["start", "--shutdown-grace", "soon"], "--shutdown-grace must be milliseconds");
   });
 
   it("refuses missing and malformed values", () => {

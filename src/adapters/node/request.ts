@@ -4,9 +4,17 @@ import type { IncomingMessage } from "node:http";
  * A Web `Request` for a Node request. The body is a stream that attaches to `req` only when
  * first read, so a raw party (Socket.IO) that never reads it can still consume `req` itself.
  */
-export function toWebRequest(req: IncomingMessage, secure = false): Request {
-  const host = req.headers.host ?? "localhost";
-  const url = `${secure ? "https" : "http"}://${host}${req.url ?? "/"}`;
+export function toWebRequest(req: IncomingMessage, secure = false, trustProxy = false): Request {
+  let host = req.headers.host ?? "localhost";
+  let scheme = secure ? "https" : "http";
+  if (trustProxy) {
+    // A chain of proxies appends: the first value is what the client used.
+    const proto = firstValue(req.headers["x-forwarded-proto"]);
+    if (proto === "https" || proto === "http") scheme = proto;
+    const fwdHost = firstValue(req.headers["x-forwarded-host"]);
+    if (fwdHost && /^[A-Za-z0-9.\-:[\]]+$/.test(fwdHost)) host = fwdHost;
+  }
+  const url = `${scheme}://${host}${req.url ?? "/"}`;
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -20,6 +28,11 @@ export function toWebRequest(req: IncomingMessage, secure = false): Request {
   const method = req.method ?? "GET";
   if (method === "GET" || method === "HEAD") return new Request(url, { method, headers });
   return new Request(url, { method, headers, body: lazyBody(req), duplex: "half" } as RequestInit);
+}
+
+function firstValue(header: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(header) ? header[0] : header;
+  return text?.split(",")[0]?.trim().toLowerCase() || undefined;
 }
 
 function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {

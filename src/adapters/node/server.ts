@@ -1,8 +1,10 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import { HANDLED } from "../../core/app.js";
 import type { PartyApp } from "../../core/app.js";
 import { upgradeSocketOf } from "../../compat/websocket-pair.js";
@@ -24,7 +26,19 @@ export interface NodeRawUpgrade {
   head: Buffer;
 }
 
-export interface NodeServerOptions {
+/** Process-level additions (the CLI's ops layer); every field is optional. */
+export interface NodeServerHooks {
+  /** Serve HTTPS with this PEM key and certificate. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Take `X-Forwarded-Proto`/`X-Forwarded-Host` into `request.url` (behind a reverse proxy). */
+  trustProxy?: boolean;
+  /** Runs first for every HTTP request; returning true means it answered the request itself. */
+  intercept?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Sees every accepted WebSocket (counters, logs) before the room does. */
+  onWebSocket?(ws: WebSocket, req: IncomingMessage): void;
+}
+
+export interface NodeServerOptions extends NodeServerHooks {
   maxMessageBytes: number;
   log: Logger;
 }
@@ -50,15 +64,25 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     skipUTF8Validation: true,
   });
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (options.intercept?.(req, res)) return;
     void handleRequest(req, res);
-  });
+  };
+  const server: Server = options.tls
+    ? (createTlsServer(options.tls, onRequest) as unknown as Server)
+    : createServer(onRequest);
+  const secure = options.tls !== undefined;
+  const trustProxy = options.trustProxy === true;
+  // Requests being answered, so shutdown can wait for them instead of cutting them.
+  const inflight = new Set<ServerResponse>();
   // Keep-alive sockets must not hold a shutdown open forever.
   server.keepAliveTimeout = 5000;
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    inflight.add(res);
+    res.once("close", () => inflight.delete(res));
     try {
-      const request = toWebRequest(req);
+      const request = toWebRequest(req, secure, trustProxy);
       const raw: NodeRawRequest = { req, res };
       const response = await app.fetch(request, raw);
       if (response === HANDLED) return;
@@ -91,7 +115,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     try {
-      const request = toWebRequest(req);
+      const request = toWebRequest(req, secure, trustProxy);
       const raw: NodeRawUpgrade = { req, socket, head };
       const result = await app.upgrade(request, raw);
       if (result.kind === "handled") return;
@@ -108,6 +132,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       }
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
+        options.onWebSocket?.(ws, req);
         const sink = result.open(wrapWs(ws));
         pipeWsEvents(ws, sink, log);
       });
@@ -132,10 +157,30 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (beforeClose) await beforeClose();
-      // Give clients a moment to answer the 1012 close frames, then drop whoever is left.
+      // Give clients a moment to answer the 1012 close frames and in-flight requests time to be
+      // answered (rooms refuse new ones with 503), then drop whoever is left.
       const deadline = Date.now() + graceMs;
-      while (wss.clients.size > 0 && Date.now() < deadline) {
+      while ((wss.clients.size > 0 || inflight.size > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
+      }
+      // Past the grace period: a request not answered yet gets 503, not a dropped connection.
+      const refused: Array<Promise<unknown>> = [];
+      for (const res of inflight) {
+        log.error(
+          "PH_ERR_SHUTDOWN",
+          `request ${res.req.method} ${res.req.url} still running after ${graceMs} ms; answered 503`,
+        );
+        if (res.headersSent) continue;
+        refused.push(new Promise((r) => res.once("finish", r)));
+        res.writeHead(503, {
+          "content-type": "text/plain; charset=utf-8",
+          connection: "close",
+          "retry-after": "1",
+        });
+        res.end("Service Unavailable: the server is shutting down\n");
+      }
+      if (refused.length > 0) {
+        await Promise.race([Promise.all(refused), new Promise((r) => setTimeout(r, 500))]);
       }
       for (const ws of wss.clients) ws.terminate();
       server.closeAllConnections();

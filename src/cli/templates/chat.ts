@@ -1,18 +1,37 @@
-/** The files `partyhouse init` writes: a chat party with history in storage, and its page. */
+/** What the scaffold depends on: specs computed by `init` for the machine it runs on. */
+export interface TemplateDeps {
+  partyhouse: string;
+  partysocket: string;
+  typescript: string;
+}
+
+/** The scaffold's package.json, for a new project. */
+export function templatePackage(name: string, deps: TemplateDeps): Record<string, unknown> {
+  return {
+    name,
+    private: true,
+    type: "module",
+    scripts: {
+      dev: "partyhouse dev",
+      build: "partyhouse build",
+      start: "partyhouse start",
+      typecheck: "tsc --noEmit",
+    },
+    dependencies: { partyhouse: deps.partyhouse, partysocket: deps.partysocket },
+    devDependencies: { typescript: deps.typescript },
+    // npm 11 runs install scripts only for packages listed here: partyhouse's native SQLite
+    // binding and esbuild need theirs.
+    allowScripts: { "better-sqlite3": true, esbuild: true },
+  };
+}
+
+/**
+ * The files `partyhouse init` writes besides package.json: a chat party with history in storage,
+ * and its page. `paths` maps `partykit/server` to partyhouse's types, so the project type-checks
+ * whether or not the `partykit` package is installed.
+ */
 export function templateFiles(name: string): Record<string, string> {
   return {
-    "package.json":
-      JSON.stringify(
-        {
-          name,
-          private: true,
-          type: "module",
-          scripts: { dev: "partyhouse dev", start: "partyhouse start" },
-          dependencies: { partyhouse: "*", partysocket: "*" },
-        },
-        null,
-        2,
-      ) + "\n",
     "partykit.json":
       JSON.stringify(
         { name, main: "src/server.ts", serve: { path: "public", build: "src/client.ts" } },
@@ -30,7 +49,12 @@ export function templateFiles(name: string): Record<string, string> {
             strict: true,
             lib: ["ES2022", "DOM"],
             skipLibCheck: true,
+            noEmit: true,
+            paths: {
+              "partykit/server": ["./node_modules/partyhouse/dist/compat/partykit-server.d.ts"],
+            },
           },
+          include: ["src"],
         },
         null,
         2,
