@@ -48,6 +48,20 @@ export const ErrorCodes = {
     "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",
   PH_ERR_SOCKETIO_TRANSPORT:
     "A Socket.IO party got a request from a server adapter that does not hand over Node's raw req/res and upgrade socket.",
+  PH_ERR_ROOM_FAULT:
+    "A room's code failed outside any handler (an unhandled rejection or uncaught exception); that room was reset (sockets closed with 1011, storage kept). Await your promises and catch in timers.",
+  PH_ERR_ROOM_RESET:
+    "The room was reset after a fault; the request or connection that was still in it fails. Retry: the next one starts a fresh instance.",
+  PH_ERR_UNATTRIBUTED_FAULT:
+    "An unhandled rejection or uncaught exception that no room can be blamed for; the process keeps running. Find it by its stack and catch it.",
+  PH_ERR_TIMEOUT:
+    "onStart, onConnect or an upgrade did not settle within startTimeoutMs/connectTimeoutMs; it failed (500 / 1011) and the room was reset.",
+  PH_ERR_BAD_REQUEST:
+    "A malformed request: a Host header that is not a host[:port], a request target that is not a canonical path (backslashes, dot segments); answered with 400.",
+  PH_ERR_CONNECTION_LIMIT:
+    "The process holds maxConnections connections, or the client's address maxConnectionsPerIp; answered with 503 (HTTP) or closed with 1013 (WebSocket).",
+  PH_ERR_PENDING_LIMIT:
+    "A socket sent more than maxPendingMessages/maxPendingBytes before its onConnect finished; closed with 1008.",
   PH_ERR_INTERNAL: "A bug in partyhouse; please report it with the log line.",
 } as const;
 

@@ -10,7 +10,7 @@ import type { RawSocket, SocketSink } from "./socket.js";
 import type { StorageProvider } from "./storage-api.js";
 import { createParties } from "./stubs.js";
 import type { StubTarget } from "./stubs.js";
-import type { AssetFetcher, Parties } from "./types.js";
+import type { AssetFetcher, Parties, Room } from "./types.js";
 
 export interface HostOptions {
   /** Every party by name; `main` must be present. */
@@ -182,6 +182,22 @@ export class RoomHost {
       }
       rt.maybeHibernate(now, hibernateAfterMs);
     }
+  }
+
+  /**
+   * Fault isolation: drops one room whose code failed outside any handler (an unhandled rejection,
+   * an uncaught exception, a start or connect that never settled). Its sockets close with 1011,
+   * its instance is disposed, its storage stays; the next request builds a fresh instance. `facade`
+   * names the exact runtime that failed, so a stale timer of an already-reset instance cannot
+   * reset its successor. Returns whether a room was dropped.
+   */
+  resetRoom(party: string, room: string, facade: Room, reason: string): boolean {
+    const key = `${party}\u0000${room}`;
+    const rt = this.rooms.get(key);
+    if (rt === undefined || rt.facade !== facade) return false;
+    this.rooms.delete(key);
+    rt.fail(reason);
+    return true;
   }
 
   /**

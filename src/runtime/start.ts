@@ -13,6 +13,7 @@ import type { StorageProvider } from "../core/storage-api.js";
 import type { AssetFetcher } from "../core/types.js";
 import { socketIORoute } from "../socketio/route.js";
 import { createStorageProvider } from "../storage/provider.js";
+import { FaultIsolation } from "./fault-isolation/index.js";
 import { measureSerialized } from "./measure.js";
 
 export type StorageOption =
@@ -42,6 +43,12 @@ export interface StartOptions {
    */
   rawRoute?: AppOptions["rawRoute"];
   alarmRetryBaseMs?: number;
+  /**
+   * Installs process-level `unhandledRejection`/`uncaughtException` listeners so a fault of one
+   * room resets that room instead of ending the process (default true). Turn it off only if the
+   * embedding program handles those events itself.
+   */
+  faultIsolation?: boolean;
 }
 
 /** A running partyhouse server. */
@@ -82,8 +89,13 @@ function toProvider(storage: StorageOption | undefined, limits: Limits): Storage
 export async function startPartyhouse(options: StartOptions): Promise<Partyhouse> {
   const limits: Limits = Object.freeze({ ...defaultLimits, ...options.limits });
   const log = options.log ?? silentLogger;
+  const isolation = new FaultIsolation(log, limits);
+  const guarded = (parties: Record<string, unknown>) =>
+    options.faultIsolation === false
+      ? defineParties(parties)
+      : isolation.guard(defineParties(parties));
   const host = new RoomHost({
-    parties: defineParties(options.parties),
+    parties: guarded(options.parties),
     storage: toProvider(options.storage, limits),
     limits,
     log,
@@ -103,12 +115,13 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.crons ? { crons: options.crons } : {}),
     rawRoute: (pathname, url) => userRoute?.(pathname, url) ?? socketIO?.(pathname, url) ?? null,
   });
-  const node = createNodeServer(app, { maxMessageBytes: limits.maxMessageBytes, log });
+  const node = createNodeServer(app, { limits, log });
   const hostname = options.hostname ?? "127.0.0.1";
   const address = await node.listen(options.port ?? 0, hostname);
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`;
   host.setOrigin(url);
+  if (options.faultIsolation !== false) isolation.attach(host);
   await host.start();
   let closing: Promise<void> | undefined;
   return {
@@ -118,11 +131,11 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     app,
     node,
     reload(parties) {
-      host.reload(defineParties(parties));
+      host.reload(guarded(parties));
       socketIO = socketIORoute(parties);
     },
     close() {
-      closing ??= node.close(() => host.shutdown());
+      closing ??= node.close(() => host.shutdown()).finally(() => isolation.detach());
       return closing;
     },
   };

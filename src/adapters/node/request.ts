@@ -1,12 +1,15 @@
 import type { IncomingMessage } from "node:http";
+import { checkHost, checkTarget } from "./target.js";
 
 /**
  * A Web `Request` for a Node request. The body is a stream that attaches to `req` only when
  * first read, so a raw party (Socket.IO) that never reads it can still consume `req` itself.
+ * Throws PH_ERR_BAD_REQUEST (status 400) for a Host or request target that could make the URL
+ * say something the request line does not (see target.ts).
  */
 export function toWebRequest(req: IncomingMessage, secure = false): Request {
-  const host = req.headers.host ?? "localhost";
-  const url = `${secure ? "https" : "http"}://${host}${req.url ?? "/"}`;
+  const host = checkHost(req.headers.host);
+  const url = `${secure ? "https" : "http"}://${host}${checkTarget(req.url)}`;
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

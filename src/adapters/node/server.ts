@@ -2,11 +2,17 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 import { WebSocketServer } from "ws";
 import { HANDLED } from "../../core/app.js";
-import type { PartyApp } from "../../core/app.js";
-import { errorMessage } from "../../core/errors.js";
+import type { PartyApp, UpgradeResult } from "../../core/app.js";
+import { CloseCode } from "../../core/close-codes.js";
+import { errorMessage, PartyhouseError } from "../../core/errors.js";
+import type { Limits } from "../../core/limits.js";
 import type { Logger } from "../../core/log.js";
+import { ConnectionLimiter } from "./connection-limits.js";
+import { HardenedWebSocket, onPong } from "./hardened-ws.js";
+import { startHeartbeat } from "./heartbeat.js";
 import { toWebRequest } from "./request.js";
 import { writeUpgradeRefusal, writeWebResponse } from "./response.js";
 import { pipeWsEvents, wrapWs } from "./ws-socket.js";
@@ -24,7 +30,20 @@ export interface NodeRawUpgrade {
 }
 
 export interface NodeServerOptions {
-  maxMessageBytes: number;
+  limits: Readonly<
+    Pick<
+      Limits,
+      | "maxMessageBytes"
+      | "headersTimeoutMs"
+      | "requestTimeoutMs"
+      | "heartbeatIntervalMs"
+      | "heartbeatTimeoutMs"
+      | "maxConnections"
+      | "maxConnectionsPerIp"
+      | "startTimeoutMs"
+      | "connectTimeoutMs"
+    >
+  >;
   log: Logger;
 }
 
@@ -36,26 +55,55 @@ export interface NodeServer {
   close(beforeClose?: () => Promise<void>, graceMs?: number): Promise<void>;
 }
 
-/** Wires a PartyApp to node:http and ws (`noServer`, so the app decides each upgrade). */
+/**
+ * Wires a PartyApp to node:http and ws (`noServer`, so the app decides each upgrade), with the
+ * connection limits of README "Limits and hardening": header and request timeouts, connection
+ * caps (global and per address), a WebSocket heartbeat and a deadline for deciding an upgrade.
+ */
 export function createNodeServer(app: PartyApp, options: NodeServerOptions): NodeServer {
-  const { log } = options;
+  const { log, limits } = options;
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: options.maxMessageBytes,
+    maxPayload: limits.maxMessageBytes,
     perMessageDeflate: false,
     clientTracking: true,
     // workerd (so PartyKit, in dev and deployed) decodes a text frame that is not valid UTF-8
     // with U+FFFD replacements and delivers it; it does not fail the connection with 1007.
     skipUTF8Validation: true,
+    WebSocket: HardenedWebSocket,
   });
+  const stopHeartbeat = startHeartbeat(
+    wss.clients as Set<HardenedWebSocket>,
+    limits.heartbeatIntervalMs,
+    limits.heartbeatTimeoutMs,
+  );
+  const limiter = new ConnectionLimiter(limits.maxConnections, limits.maxConnectionsPerIp, log);
 
-  const server = createServer((req, res) => {
-    void handleRequest(req, res);
-  });
+  // Node refuses a headersTimeout above requestTimeout; the header limit is the tighter one.
+  const requestTimeout = limits.requestTimeoutMs;
+  const headersTimeout = Math.min(limits.headersTimeoutMs, requestTimeout);
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout,
+      // How often Node checks those two timeouts (its default, 30 s, would let a slow client
+      // hold on for up to 30 s past them).
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      void handleRequest(req, res);
+    },
+  );
   // Keep-alive sockets must not hold a shutdown open forever.
   server.keepAliveTimeout = 5000;
+  server.on("connection", (socket: Socket) => limiter.admit(socket));
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (limiter.isRefused(req.socket)) {
+      res.writeHead(503, { "content-type": "text/plain", connection: "close", "retry-after": "1" });
+      res.end("Too many connections, try again later");
+      return;
+    }
     try {
       const request = toWebRequest(req);
       const raw: NodeRawRequest = { req, res };
@@ -63,10 +111,12 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       if (response === HANDLED) return;
       await writeWebResponse(res, response, req.method === "HEAD");
     } catch (e) {
-      log.error("PH_ERR_INTERNAL", `request ${req.method} ${req.url}: ${errorMessage(e)}`);
+      const status = e instanceof PartyhouseError && e.status < 500 ? e.status : 500;
+      const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
+      log.error(code, `request ${req.method} ${req.url}: ${errorMessage(e)}`);
       if (!res.headersSent) {
-        res.statusCode = 500;
-        res.end("Internal Server Error");
+        res.statusCode = status;
+        res.end(status === 500 ? "Internal Server Error" : errorMessage(e));
       } else res.destroy();
     }
   }
@@ -76,11 +126,62 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     void handleUpgrade(req, socket, head);
   });
 
+  /** Accepts the WebSocket only to close it at once: how a WebSocket client learns "try later". */
+  function acceptAndClose(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    code: number,
+    reason: string,
+  ) {
+    wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+  }
+
+  /**
+   * The upgrade's decision (onBeforeConnect, onStart), bounded: past startTimeoutMs +
+   * connectTimeoutMs (the room's own deadlines, which reset it, come first) the client gets 500.
+   */
+  function decideUpgrade(request: Request, raw: NodeRawUpgrade): Promise<UpgradeResult> {
+    const ms = limits.startTimeoutMs + limits.connectTimeoutMs;
+    return new Promise<UpgradeResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        log.error("PH_ERR_TIMEOUT", `upgrade ${raw.req.url}: not decided within ${ms} ms`);
+        resolve({
+          kind: "response",
+          response: new Response(`Upgrade not decided within ${ms} ms`, { status: 500 }),
+        });
+      }, ms);
+      timer.unref();
+      app.upgrade(request, raw).then(
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (limiter.isRefused(req.socket)) {
+      acceptAndClose(req, socket, head, CloseCode.TRY_AGAIN, "Too many connections");
+      return;
+    }
+    let request: Request;
     try {
-      const request = toWebRequest(req);
+      request = toWebRequest(req);
+    } catch (e) {
+      const status = e instanceof PartyhouseError ? e.status : 400;
+      log.error("PH_ERR_BAD_REQUEST", `upgrade ${req.url}: ${errorMessage(e)}`);
+      await writeUpgradeRefusal(socket, new Response(errorMessage(e), { status }));
+      return;
+    }
+    try {
       const raw: NodeRawUpgrade = { req, socket, head };
-      const result = await app.upgrade(request, raw);
+      const result = await decideUpgrade(request, raw);
       if (result.kind === "handled") return;
       if (result.kind === "response") {
         await writeUpgradeRefusal(socket, result.response);
@@ -88,6 +189,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       }
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("pong", onPong);
         const sink = result.open(wrapWs(ws));
         pipeWsEvents(ws, sink, log);
       });
@@ -118,6 +220,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
         await new Promise((r) => setTimeout(r, 20));
       }
       for (const ws of wss.clients) ws.terminate();
+      stopHeartbeat();
       server.closeAllConnections();
       await closed;
     },

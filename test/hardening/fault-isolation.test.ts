@@ -1,0 +1,80 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Client } from "../helpers.js";
+import { startChildServer } from "./child-server.js";
+import type { ChildServer } from "./child-server.js";
+
+/**
+ * Faults of party code outside any handler: each must reset only the room it came from (its
+ * sockets closed 1011, storage kept), never the process or another room. The server runs in a
+ * child process, as `partyhouse start` would, so a regression kills the child, not the runner.
+ */
+describe("fault isolation", () => {
+  let server: ChildServer;
+  before(async () => {
+    server = await startChildServer("fault-server.ts");
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const open = (path: string) => new Client(server.wsUrl(path)).open();
+
+  const faults = [
+    { message: "reject", kind: "unhandledRejection", text: "boom-reject" },
+    { message: "timer", kind: "uncaughtException", text: "Cannot read properties of null" },
+    { message: "bigput", kind: "unhandledRejection", text: "cannot be larger than 131072 bytes" },
+    { message: "microtask", kind: "uncaughtException", text: "boom-microtask" },
+  ];
+
+  for (const fault of faults) {
+    it(`${fault.message}: resets only the room it came from, storage intact`, async () => {
+      const room = `victim-${fault.message}`;
+      const a1 = await open(`/parties/main/${room}`);
+      const a2 = await open(`/parties/main/${room}`);
+      const other = await open(`/parties/main/bystander-${fault.message}`);
+      a1.send("put:kept");
+      assert.equal(await a1.nextText(), "stored");
+
+      a1.send(fault.message);
+      const [c1, c2] = await Promise.all([a1.closed, a2.closed]);
+      assert.deepEqual(c1, { code: 1011, reason: "Room reset after an uncaught error" });
+      assert.equal(c2.code, 1011);
+
+      const line = await server.waitForLog(
+        (l) => l.code === "PH_ERR_ROOM_FAULT" && l.room === room,
+        `PH_ERR_ROOM_FAULT for ${room}`,
+      );
+      assert.equal(line.party, "main");
+      assert.equal(line.kind, fault.kind);
+      assert.match(line.message, new RegExp(fault.text.replace(/[()]/g, "\\$&")));
+
+      // The other room never noticed; the failed room comes back with its storage.
+      other.send("still-there");
+      assert.equal(await other.nextText(), "echo:still-there");
+      const again = await open(`/parties/main/${room}`);
+      again.send("hello");
+      assert.equal(await again.nextText(), "echo:hello");
+      const stored = await fetch(`${server.url}/parties/main/${room}`);
+      assert.equal(await stored.text(), "kept");
+      assert.equal(server.exitCode, null);
+      other.close();
+      again.close();
+    });
+  }
+
+  it("a fault nobody can be blamed for is logged and the process goes on", async () => {
+    const bystander = await open("/parties/main/unattributed-bystander");
+    const res = await fetch(`${server.url}/not-a-room`);
+    assert.equal(await res.text(), "scheduled");
+    const line = await server.waitForLog(
+      (l) => l.code === "PH_ERR_UNATTRIBUTED_FAULT",
+      "PH_ERR_UNATTRIBUTED_FAULT",
+    );
+    assert.match(line.message, /boom-unattributed/);
+    bystander.send("ping");
+    assert.equal(await bystander.nextText(), "echo:ping");
+    assert.equal(server.exitCode, null);
+    bystander.close();
+  });
+});
