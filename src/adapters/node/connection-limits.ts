@@ -21,16 +21,24 @@ export class ConnectionLimiter {
     private readonly log: Logger,
   ) {}
 
-  /** Counts a new connection and marks it refused when it is past a cap. */
-  admit(socket: Socket): void {
+  /**
+   * Counts a new connection and marks it refused when it is past a cap. Until its first request
+   * (or upgrade) arrives, it must speak within `silentMs`: Node's headersTimeout only counts
+   * from the first byte, so a connection that never sends one would otherwise stay forever.
+   * Node's own socket-timeout handler destroys it; the server clears the timer on a request.
+   */
+  admit(socket: Socket, silentMs: number): void {
     const address = socket.remoteAddress ?? "unknown";
     const n = (this.perAddress.get(address) ?? 0) + 1;
     this.perAddress.set(address, n);
     this.total++;
     socket.once("close", () => this.release(address));
-    if (this.total <= this.max && n <= this.maxPerAddress) return;
+    if (this.total <= this.max && n <= this.maxPerAddress) {
+      socket.setTimeout(silentMs);
+      return;
+    }
     this.refused.add(socket);
-    socket.setTimeout(1000, () => socket.destroy());
+    socket.setTimeout(1000);
     this.noteRefusal(address, n);
   }
 

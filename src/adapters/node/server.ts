@@ -96,9 +96,11 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
   );
   // Keep-alive sockets must not hold a shutdown open forever.
   server.keepAliveTimeout = 5000;
-  server.on("connection", (socket: Socket) => limiter.admit(socket));
+  server.on("connection", (socket: Socket) => limiter.admit(socket, headersTimeout));
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The connection spoke: from here on Node's own timeouts (request, keep-alive) apply.
+    req.socket.setTimeout(0);
     if (limiter.isRefused(req.socket)) {
       res.writeHead(503, { "content-type": "text/plain", connection: "close", "retry-after": "1" });
       res.end("Too many connections, try again later");
@@ -123,6 +125,8 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
+    // The upgrade has its own deadline (decideUpgrade); ws turns the socket timeout off too.
+    (socket as Socket).setTimeout(0);
     void handleUpgrade(req, socket, head);
   });
 

@@ -57,11 +57,19 @@ export class FaultIsolation implements GuardOptions {
   }
 
   fault(scope: RoomScope, kind: FaultKind, error: unknown): void {
-    this.reset(scope, "PH_ERR_ROOM_FAULT", `${kind}: ${errorMessage(error)}`, error, kind);
+    this.reset(
+      scope,
+      "PH_ERR_ROOM_FAULT",
+      `${kind}: ${errorMessage(error)}`,
+      error,
+      kind,
+      RESET_REASON,
+    );
   }
 
   timedOut(scope: RoomScope, error: PartyhouseError): void {
-    this.reset(scope, "PH_ERR_TIMEOUT", error.message, error, "timeout");
+    // The sockets of a room reset for a timeout say which handler hung.
+    this.reset(scope, "PH_ERR_TIMEOUT", error.message, error, "timeout", error.message);
   }
 
   unattributed(kind: FaultKind, error: unknown): void {
@@ -78,10 +86,11 @@ export class FaultIsolation implements GuardOptions {
     what: string,
     error: unknown,
     kind: string,
+    reason: string,
   ): void {
     const { party, room, facade } = scope;
     const fields = { party, room, kind, stack: error instanceof Error ? error.stack : undefined };
-    const dropped = this.host?.resetRoom(party, room, facade, RESET_REASON) === true;
+    const dropped = this.host?.resetRoom(party, room, facade, reason) === true;
     if (dropped) {
       this.log.error(
         code,
