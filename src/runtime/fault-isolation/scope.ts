@@ -3,7 +3,7 @@
  * fault that surfaces later (an unhandled rejection, a throw in a timer the handler started) can
  * be traced back to the room whose code caused it.
  *
- * Measured on Node 20 (see test/hardening/fault-isolation.test.ts): inside
+ * Measured on Node 20 (pinned by test/hardening/als-semantics.test.ts): inside
  * `process.on("unhandledRejection")` the store is the one active where the rejected promise was
  * *created*; inside `process.on("uncaughtException")` it is the one of the callback that threw
  * (setTimeout, setImmediate, process.nextTick, an EventEmitter in such a callback), except for
