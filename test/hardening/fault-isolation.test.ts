@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "../helpers.js";
+import { client, connected, disconnectClients } from "../socketio/sio-helpers.js";
 import { startChildServer } from "./child-server.js";
 import type { ChildServer } from "./child-server.js";
 
@@ -15,6 +16,7 @@ describe("fault isolation", () => {
     server = await startChildServer("fault-server.ts");
   });
   after(async () => {
+    disconnectClients();
     await server.stop();
   });
 
@@ -76,5 +78,24 @@ describe("fault isolation", () => {
     assert.equal(await bystander.nextText(), "echo:ping");
     assert.equal(server.exitCode, null);
     bystander.close();
+  });
+
+  it("a rejection left by a Socket.IO event handler resets that room only", async () => {
+    const sio = (room: string) =>
+      client(server.url, { path: `/parties/sio/${room}/socket.io`, transports: ["websocket"] });
+    const victim = await connected(sio("sio-victim"));
+    const bystander = await connected(sio("sio-bystander"));
+    const gone = new Promise((resolve) => victim.once("disconnect", resolve));
+    victim.emit("boom");
+    await gone;
+    const line = await server.waitForLog(
+      (l) => l.code === "PH_ERR_ROOM_FAULT" && l.room === "sio-victim",
+      "PH_ERR_ROOM_FAULT for sio-victim",
+    );
+    assert.equal(line.party, "sio");
+    assert.match(line.message, /boom-socketio/);
+    assert.equal(await bystander.timeout(5000).emitWithAck("hi"), "hello");
+    const again = await connected(sio("sio-victim"));
+    assert.equal(await again.timeout(5000).emitWithAck("hi"), "hello");
   });
 });
