@@ -65,6 +65,25 @@ describe("fault isolation", () => {
     });
   }
 
+  it("a reset instance's timer that keeps failing never resets the room's next instance", async () => {
+    const first = await open("/parties/main/interval");
+    first.send("interval");
+    assert.equal((await first.closed).code, 1011);
+    const fresh = await open("/parties/main/interval");
+    // The interval of the dropped instance throws again; it is logged once and resets nothing.
+    await server.waitForLog(
+      (l) => l.room === "interval" && /no longer live/.test(l.message),
+      "the stale fault",
+    );
+    fresh.send("alive");
+    assert.equal(await fresh.nextText(), "echo:alive");
+    const resets = server
+      .logs()
+      .filter((l) => l.code === "PH_ERR_ROOM_FAULT" && l.room === "interval");
+    assert.equal(resets.length, 2, "one reset, then one line for the stale instance");
+    fresh.close();
+  });
+
   it("a fault nobody can be blamed for is logged and the process goes on", async () => {
     const bystander = await open("/parties/main/unattributed-bystander");
     const res = await fetch(`${server.url}/not-a-room`);
