@@ -25,16 +25,24 @@ export interface ChildServer {
 export async function startChildServer(
   fixture: string,
   limits: Record<string, number> = {},
+  openFiles?: number,
 ): Promise<ChildServer> {
-  const child: ChildProcess = spawn(
+  const node = [
     process.execPath,
-    ["--import", "tsx", join(import.meta.dirname, "fixtures", fixture)],
-    {
-      cwd: join(import.meta.dirname, "../.."),
-      env: { ...process.env, PH_TEST_LIMITS: JSON.stringify(limits) },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+    "--import",
+    "tsx",
+    join(import.meta.dirname, "fixtures", fixture),
+  ];
+  // `ulimit -n` lowered for the child only, through the shell (Node cannot set rlimits).
+  const [cmd, ...args] =
+    openFiles === undefined
+      ? node
+      : ["/bin/sh", "-c", `ulimit -n ${openFiles} && exec "$@"`, "sh", ...node];
+  const child: ChildProcess = spawn(cmd!, args, {
+    cwd: join(import.meta.dirname, "../.."),
+    env: { ...process.env, PH_TEST_LIMITS: JSON.stringify(limits) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));

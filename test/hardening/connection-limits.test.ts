@@ -5,7 +5,9 @@ import { connect as netConnect } from "node:net";
 import type { Socket } from "node:net";
 import WebSocket from "ws";
 import type * as Party from "../../src/server.js";
+import { connectionCap } from "../../src/adapters/node/fd-limit.js";
 import { Client, closeAll, recordingLogger, serve, waitFor, wsUrl } from "../helpers.js";
+import { startChildServer } from "./child-server.js";
 
 class Echo implements Party.Server {
   constructor(readonly room: Party.Room) {}
@@ -121,5 +123,30 @@ describe("connection limits", () => {
     live.send("still here");
     assert.equal(await live.nextText(), "echo:still here");
     live.close();
+  });
+
+  it("maxConnections is lowered to fit ulimit -n, so a flood gets 503 rather than EMFILE", async () => {
+    assert.equal(connectionCap(50_000, 20_000), 19_744);
+    assert.equal(connectionCap(100, 20_000), 100);
+    const server = await startChildServer("fault-server.ts", {}, 400);
+    try {
+      const line = await server.waitForLog(
+        (l) => l.level === "warn" && /maxConnections lowered from 50000 to 144/.test(l.message),
+        "the lowered cap",
+      );
+      assert.ok(line);
+      const port = Number(new URL(server.url).port);
+      const held = await Promise.all(Array.from({ length: 144 }, () => idleSocket(port)));
+      const res = await fetch(`${server.url}/parties/main/x`);
+      assert.equal(res.status, 503);
+      for (const s of held) s.destroy();
+      await waitFor(
+        async () => (await fetch(`${server.url}/parties/main/x`)).status === 200,
+        10_000,
+        "the cap to free up",
+      );
+    } finally {
+      await server.stop();
+    }
   });
 });

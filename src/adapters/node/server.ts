@@ -11,6 +11,7 @@ import { errorMessage, PartyhouseError } from "../../core/errors.js";
 import type { Limits } from "../../core/limits.js";
 import type { Logger } from "../../core/log.js";
 import { ConnectionLimiter } from "./connection-limits.js";
+import { connectionCap } from "./fd-limit.js";
 import { HardenedWebSocket, onPong } from "./hardened-ws.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { toWebRequest } from "./request.js";
@@ -77,7 +78,13 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     limits.heartbeatIntervalMs,
     limits.heartbeatTimeoutMs,
   );
-  const limiter = new ConnectionLimiter(limits.maxConnections, limits.maxConnectionsPerIp, log);
+  const maxConnections = connectionCap(limits.maxConnections);
+  if (maxConnections < limits.maxConnections) {
+    log.warn(
+      `maxConnections lowered from ${limits.maxConnections} to ${maxConnections} to fit the open-file limit (ulimit -n); raise it to accept more`,
+    );
+  }
+  const limiter = new ConnectionLimiter(maxConnections, limits.maxConnectionsPerIp, log);
 
   // Node refuses a headersTimeout above requestTimeout; the header limit is the tighter one.
   const requestTimeout = limits.requestTimeoutMs;
