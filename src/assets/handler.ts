@@ -4,13 +4,13 @@
  * file matches, so the caller can go on to `onFetch` or its own 404 page.
  */
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { Readable } from "node:stream";
 import type { ServeConfig } from "../config/types.js";
 import { contentTypeFor } from "./content-type.js";
 import { createPathFilter } from "./glob.js";
-import { assetPathFromUrl, fileInRoot } from "./safe-path.js";
+import { assetPathFromUrl, fileInRoot, realFileInRoot } from "./safe-path.js";
 import { isNavigation, spaFallsBack } from "./spa.js";
 
 /** Files up to this size are read in one call; larger ones are streamed. */
@@ -58,9 +58,13 @@ export function createAssetHandler(
 
   const find = async (relative: string): Promise<Found | null> => {
     if (!allowed(relative)) return null;
-    const file = fileInRoot(serve.path, relative);
-    if (file === null) return null;
+    const named = fileInRoot(serve.path, relative);
+    if (named === null) return null;
     try {
+      // A symlink inside the folder may point anywhere (/etc/passwd, the project's .env): what is
+      // served is the file it resolves to, and that must be a servable file inside the folder.
+      const file = realFileInRoot(await realpath(serve.path), await realpath(named));
+      if (file === null) return null;
       const stats = await stat(file);
       return stats.isFile() ? { file, stats } : null;
     } catch {

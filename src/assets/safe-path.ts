@@ -37,3 +37,13 @@ export function fileInRoot(root: string, relative: string): string | null {
   const file = resolve(base, relative);
   return file.startsWith(base + sep) ? file : null;
 }
+
+/**
+ * The resolved file (symlinks followed) if it is still inside the resolved `root` and its path
+ * there names no dotfile or node_modules, else null. Both arguments come from realpath().
+ */
+export function realFileInRoot(realRoot: string, realFile: string): string | null {
+  if (!realFile.startsWith(realRoot + sep)) return null;
+  const inside = realFile.slice(realRoot.length + 1).split(sep);
+  return inside.some((s) => s.startsWith(".") || s === "node_modules") ? null : realFile;
+}

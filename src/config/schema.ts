@@ -3,7 +3,7 @@
  * partyhouse's own `limits`. Fields that only mean something on PartyKit's cloud (team, ai,
  * vectorize, domain, ...) are accepted and ignored, so an existing project loads unchanged.
  */
-import { defaultLimits } from "../core/limits.js";
+import { defaultLimits, zeroDisables } from "../core/limits.js";
 import type { Limits } from "../core/limits.js";
 import type { ClientLoader, JsonValue } from "./types.js";
 import { any, bool, num, str, strArray, strRecord } from "./validate.js";
@@ -63,7 +63,10 @@ const serveObject: Schema = {
 const limits: Schema = {
   kind: "object",
   props: Object.fromEntries(
-    Object.keys(defaultLimits).map((key) => [key, { kind: "number", integer: true, min: 1 }]),
+    Object.keys(defaultLimits).map((key) => [
+      key,
+      { kind: "number", integer: true, min: zeroDisables.has(key as keyof Limits) ? 0 : 1 },
+    ]),
   ),
 };
 

@@ -110,6 +110,15 @@ export class PartyApp {
       const bad = this.checkRoomId(route.room);
       if (bad) return bad;
       if (def.wantsRaw && raw !== undefined) {
+        // The party's gate guards its raw transport too (every Socket.IO polling request);
+        // only its answer counts, since the transport reads the original request.
+        const gate = await this.runBefore(
+          def.statics.onBeforeRequest,
+          "onBeforeRequest",
+          withoutBody(request),
+          route,
+        );
+        if (gate instanceof Response) return gate;
         await (await this.host.enter(route.party, route.room)).raw("request", raw);
         return HANDLED;
       }
@@ -159,6 +168,13 @@ export class PartyApp {
       const bad = this.checkRoomId(route.room);
       if (bad) return { kind: "response", response: bad };
       if (def.wantsRaw && raw !== undefined) {
+        const gate = await this.runBefore(
+          def.statics.onBeforeConnect,
+          "onBeforeConnect",
+          request,
+          route,
+        );
+        if (gate instanceof Response) return { kind: "response", response: gate };
         await (await this.host.enter(route.party, route.room)).raw("upgrade", raw);
         return { kind: "handled" };
       }
@@ -285,6 +301,11 @@ export class PartyApp {
       executionContext(this.options.log),
     );
   }
+}
+
+/** The request a raw party's gate sees: its body belongs to the transport, which reads it. */
+function withoutBody(request: Request): Request {
+  return new Request(request.url, { method: request.method, headers: request.headers });
 }
 
 /**

@@ -37,6 +37,8 @@ export class PartyConnection<TState = unknown> extends SocketBase implements Con
   private stateValue: unknown = null;
   /** Events that arrived before onConnect finished; null once the connection is ready. */
   pending: ConnectionEvent[] | null = [];
+  /** Size of the queued messages (bytes; UTF-16 units for text); -1 once over the limit. */
+  pendingBytes = 0;
 
   constructor(
     raw: RawSocket,

@@ -44,7 +44,7 @@ export const ErrorCodes = {
   PH_ERR_ALARM: "setAlarm was given something other than a positive number or valid Date.",
   PH_ERR_STUB: "A party stub was called with a bad path or for a party that does not exist.",
   PH_ERR_ROOM_RESET:
-    "A room was reset after a failure it cannot recover from (a failed storage commit): messages held for durability were discarded, its sockets closed with 1011; its storage is kept.",
+    "A room was reset (a fault in its code, or a failed storage commit): messages held for durability were discarded, its sockets closed with 1011, its storage kept. A request or connection still in it fails; retry, the next one starts a fresh instance.",
   PH_ERR_NOT_OWNER:
     "The room is owned by another node and this node cannot reach it (answered with 503; retry).",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",
@@ -71,6 +71,18 @@ export const ErrorCodes = {
     "The build artifact (partyhouse build) is missing files or does not match its manifest.",
   PH_ERR_OPS_FORBIDDEN:
     "/__partyhouse/metrics in start needs PARTYHOUSE_METRICS_TOKEN as a bearer token, or a loopback client.",
+  PH_ERR_ROOM_FAULT:
+    "A room's code failed outside any handler (an unhandled rejection or uncaught exception); that room was reset (sockets closed with 1011, storage kept). Await your promises and catch in timers.",
+  PH_ERR_UNATTRIBUTED_FAULT:
+    "An unhandled rejection or uncaught exception that no room can be blamed for; the process keeps running. Find it by its stack and catch it.",
+  PH_ERR_TIMEOUT:
+    "onStart, onConnect or an upgrade did not settle within startTimeoutMs/connectTimeoutMs; it failed (500 / 1011) and the room was reset.",
+  PH_ERR_BAD_REQUEST:
+    "A malformed request: a Host header that is not a host[:port], a request target that is not a canonical path (backslashes, dot segments); answered with 400.",
+  PH_ERR_CONNECTION_LIMIT:
+    "The process holds maxConnections connections, or the client's address maxConnectionsPerIp; answered with 503 (HTTP) or closed with 1013 (WebSocket).",
+  PH_ERR_PENDING_LIMIT:
+    "A socket sent more than maxPendingMessages/maxPendingBytes before its onConnect finished; closed with 1008.",
   PH_ERR_INTERNAL: "A bug in partyhouse; please report it with the log line.",
 } as const;
 

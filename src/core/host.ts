@@ -11,7 +11,7 @@ import type { RoomIdentity, RoomShared } from "./room-shared.js";
 import type { StorageProvider } from "./storage-api.js";
 import { createParties } from "./stubs.js";
 import type { StubTarget } from "./stubs.js";
-import type { AssetFetcher, Context, Parties } from "./types.js";
+import type { AssetFetcher, Context, Parties, Room } from "./types.js";
 
 export interface HostOptions {
   /** Every party by name; `main` must be present. */
@@ -111,7 +111,7 @@ export class RoomHost {
         bindings: { r2: {}, kv: {} },
       },
       openStorage: (party, room, rt) => this.openStorage(party, room, rt),
-      resetRoom: (rt, error) => this.resetRoom(rt, error),
+      resetRoom: (rt, error) => this.resetAfterCommit(rt, error),
       measure: options.measure,
       plainState: Object.freeze({
         clone: false,
@@ -264,29 +264,22 @@ export class RoomHost {
         // Cloudflare resets an object whose write failed, whether or not it had sent anything.
         onCommitError: (e) => {
           const rt = this.rooms.get(key);
-          if (rt !== undefined) this.resetRoom(rt, e);
+          if (rt !== undefined) this.resetAfterCommit(rt, e);
         },
       },
     );
   }
 
-  /**
-   * Resets a live room after a failure it cannot recover from (a failed commit): what its output
-   * gate held is discarded, its sockets are closed with 1011, its instance is dropped. Storage
-   * keeps what was durable; the next request takes the room on afresh.
-   */
-  private resetRoom(rt: RoomIdentity, error: unknown): void {
-    const key = `${rt.def.name}\u0000${rt.id}`;
-    const live = this.rooms.get(key);
+  /** A failed commit: Cloudflare resets the object; so do we (see `resetRoom`). */
+  private resetAfterCommit(rt: RoomIdentity, error: unknown): void {
+    const live = this.rooms.get(`${rt.def.name}\u0000${rt.id}`);
     if (live === undefined || live !== rt) return;
     this.options.log.error(
       "PH_ERR_ROOM_RESET",
       `party "${live.def.name}" room "${live.id}" reset: ${errorMessage(error)}`,
       { party: live.def.name, room: live.id },
     );
-    live.outbox.discard();
-    live.closeAll(CloseCode.INTERNAL, "Room reset: a storage write failed");
-    this.drop(key, live);
+    this.resetRoom(live.def.name, live.id, live.facade, "Room reset: a storage write failed");
   }
 
   private async fireAlarm(party: string, room: string, time: number): Promise<void> {
@@ -331,6 +324,27 @@ export class RoomHost {
         this.options.log.debug("room hibernated", { party: rt.def.name, room: rt.id });
       }
     }
+  }
+
+  /**
+   * Resets one room after a failure it cannot recover from: its code failed outside any handler
+   * (an unhandled rejection, an uncaught exception, a start or connect that never settled), or a
+   * storage commit failed. What its output gate held is discarded, its sockets close with 1011,
+   * its instance is disposed; storage keeps what was durable and the next request builds a fresh
+   * instance. `facade` names the exact runtime that failed, so a stale timer of an already-reset
+   * instance cannot reset its successor. Returns whether a room was dropped.
+   */
+  resetRoom(party: string, room: string, facade: Room, reason: string): boolean {
+    const key = `${party}\u0000${room}`;
+    const rt = this.rooms.get(key);
+    if (rt === undefined || rt.facade !== facade) return false;
+    rt.outbox.discard();
+    rt.fail(reason);
+    this.rooms.delete(key);
+    const ref = { party, room };
+    this.options.storage.release(ref);
+    this.releasePlacement(ref);
+    return true;
   }
 
   /**

@@ -29,6 +29,32 @@ export interface Limits {
   maxCacheBytes: number;
   /** The same bound for one room. */
   maxRoomCacheBytes: number;
+
+  // ---- Hardening: what one client or one room may hold (see README "Limits and hardening") ----
+
+  /** Node's `headersTimeout`: a client must finish its request headers within this (ms). */
+  headersTimeoutMs: number;
+  /** Node's `requestTimeout`: a client must finish sending its whole request within this (ms). */
+  requestTimeoutMs: number;
+  /** A WebSocket ping goes out this often (ms); 0 turns the heartbeat off. */
+  heartbeatIntervalMs: number;
+  /** A peer that has not answered a ping within this is terminated (ms). */
+  heartbeatTimeoutMs: number;
+  /** TCP connections the process accepts; past it HTTP gets 503 and WebSocket 1013. */
+  maxConnections: number;
+  /** TCP connections from one remote address; past it HTTP gets 503 and WebSocket 1013. */
+  maxConnectionsPerIp: number;
+  /** Messages a socket may send before its onConnect finished; past it the socket is closed (1008). */
+  maxPendingMessages: number;
+  /** Bytes of those messages; past it the socket is closed (1008). */
+  maxPendingBytes: number;
+  /** onStart must settle within this (ms), else the request fails (500) and the room is reset. */
+  startTimeoutMs: number;
+  /**
+   * An upgrade must be decided (onBeforeConnect) and a connection's getConnectionTags/onConnect
+   * must settle within this (ms); else the socket is refused or closed (1011) and the room reset.
+   */
+  connectTimeoutMs: number;
 }
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
@@ -43,4 +69,17 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   hibernateAfterMs: 10_000,
   maxCacheBytes: 256 * 1024 * 1024,
   maxRoomCacheBytes: 16 * 1024 * 1024,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 60_000,
+  heartbeatIntervalMs: 30_000,
+  heartbeatTimeoutMs: 30_000,
+  maxConnections: 50_000,
+  maxConnectionsPerIp: 5_000,
+  maxPendingMessages: 1_000,
+  maxPendingBytes: 4 * 1024 * 1024,
+  startTimeoutMs: 30_000,
+  connectTimeoutMs: 30_000,
 });
+
+/** Limits where 0 means "off" rather than "nothing allowed". */
+export const zeroDisables: ReadonlySet<keyof Limits> = new Set(["heartbeatIntervalMs"]);

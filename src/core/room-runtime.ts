@@ -98,6 +98,7 @@ export class RoomRuntime implements SocketHooks {
 
   /** Builds the instance and runs onStart once; concurrent callers share the same start. */
   ensureStarted(): Promise<PartyInstance> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
     if (this.isStarted) return Promise.resolve(this.instance!);
     if (this.starting === undefined) {
       this.gate.hold();
@@ -257,7 +258,7 @@ export class RoomRuntime implements SocketHooks {
   onSocketMessage(conn: PartyConnection, data: string | ArrayBuffer): void {
     this.activity++;
     if (conn.pending !== null) {
-      conn.pending.push({ type: "message", data });
+      if (this.admitPending(conn, data)) conn.pending.push({ type: "message", data });
       return;
     }
     if (!conn.accepted) return;
@@ -267,6 +268,29 @@ export class RoomRuntime implements SocketHooks {
       return;
     }
     this.gate.run(() => this.deliverMessage(this.instance!, conn, data));
+  }
+
+  /**
+   * Bounds what one socket may queue while its onConnect runs (maxPendingMessages and
+   * maxPendingBytes): past either, the queue is dropped and the socket closed with 1008; its
+   * later messages are ignored. onConnect still finishes, and onClose follows as for any close.
+   */
+  private admitPending(conn: PartyConnection, data: string | ArrayBuffer): boolean {
+    if (conn.pendingBytes < 0) return false;
+    const { maxPendingMessages, maxPendingBytes } = this.shared.limits;
+    conn.pendingBytes += typeof data === "string" ? data.length : data.byteLength;
+    if (conn.pending!.length < maxPendingMessages && conn.pendingBytes <= maxPendingBytes) {
+      return true;
+    }
+    this.shared.log.error(
+      "PH_ERR_PENDING_LIMIT",
+      `closing connection ${conn.id} in room "${this.id}": over ${maxPendingMessages} messages or ${maxPendingBytes} bytes before onConnect finished`,
+      { party: this.def.name, room: this.id, connection: conn.id },
+    );
+    conn.pendingBytes = -1;
+    conn.pending!.length = 0;
+    conn.close(CloseCode.POLICY, "Too many messages before the connection was ready");
+    return false;
   }
 
   /** @internal close and error from the wire. */
@@ -510,6 +534,28 @@ export class RoomRuntime implements SocketHooks {
     const instance = this.instance;
     this.instance = undefined;
     if (instance !== undefined) this.invoke("dispose", () => instance.dispose());
+  }
+
+  /** Set once the host reset this room after a fault: it never starts an instance again. */
+  private failed: PartyhouseError | undefined;
+
+  /**
+   * Fault isolation (see RoomHost.resetRoom): no handler of this runtime runs again, every socket
+   * closes with 1011, the instance is disposed. Storage is left as it is.
+   */
+  fail(reason: string): void {
+    this.failed = new PartyhouseError(
+      "PH_ERR_ROOM_RESET",
+      `room "${this.id}" was reset: ${reason}`,
+    );
+    for (const conn of this.connections.values()) {
+      conn.accepted = false;
+      conn.pending = null;
+      conn.closeNow(CloseCode.INTERNAL, truncateReason(reason));
+    }
+    this.connections.clear();
+    this.gate.clear();
+    this.dispose();
   }
 
   /**

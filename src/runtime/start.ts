@@ -17,6 +17,7 @@ import type { AssetFetcher, Parties } from "../core/types.js";
 import { unconfiguredAi } from "../compat/ai/binding.js";
 import { socketIORoute } from "../socketio/route.js";
 import { createStorageProvider, openStorageProvider } from "../storage/provider.js";
+import { FaultIsolation } from "./fault-isolation/index.js";
 import { measureSerialized } from "./measure.js";
 
 export type StorageOption =
@@ -65,6 +66,12 @@ export interface StartOptions {
    * it drops them (default 2000 ms).
    */
   shutdownGraceMs?: number;
+  /**
+   * Installs process-level `unhandledRejection`/`uncaughtException` listeners so a fault of one
+   * room resets that room instead of ending the process (default true). Turn it off only if the
+   * embedding program handles those events itself.
+   */
+  faultIsolation?: boolean;
 }
 
 /** A running partyhouse server. */
@@ -114,8 +121,13 @@ async function toProvider(
 export async function startPartyhouse(options: StartOptions): Promise<Partyhouse> {
   const limits: Limits = Object.freeze({ ...defaultLimits, ...options.limits });
   const log = options.log ?? silentLogger;
+  const isolation = new FaultIsolation(log, limits);
+  const guarded = (parties: Record<string, unknown>) =>
+    options.faultIsolation === false
+      ? defineParties(parties)
+      : isolation.guard(defineParties(parties));
   const host = new RoomHost({
-    parties: defineParties(options.parties),
+    parties: guarded(options.parties),
     storage: await toProvider(options.storage, limits),
     limits,
     log,
@@ -137,17 +149,14 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.crons ? { crons: options.crons } : {}),
     rawRoute: (pathname, url) => userRoute?.(pathname, url) ?? socketIO?.(pathname, url) ?? null,
   });
-  const node = createNodeServer(app, {
-    ...options.server,
-    maxMessageBytes: limits.maxMessageBytes,
-    log,
-  });
+  const node = createNodeServer(app, { ...options.server, limits, log });
   const hostname = options.hostname ?? "127.0.0.1";
   const address = await node.listen(options.port ?? 0, hostname);
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const scheme = options.server?.tls ? "https" : "http";
   const url = `${scheme}://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`;
   host.setOrigin(url);
+  if (options.faultIsolation !== false) isolation.attach(host);
   await host.start();
   let closing: Promise<void> | undefined;
   return {
@@ -157,12 +166,12 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     inspect: createInspector(host),
     runCron: (name, cron) => app.runCron(name, cron),
     reload(parties) {
-      host.reload(defineParties(parties));
+      host.reload(guarded(parties));
       socketIO = socketIORoute(parties);
     },
     close() {
       const grace = options.shutdownGraceMs ?? 2000;
-      closing ??= node.close(() => host.shutdown(grace), grace);
+      closing ??= node.close(() => host.shutdown(grace), grace).finally(() => isolation.detach());
       return closing;
     },
   };

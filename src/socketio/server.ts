@@ -1,8 +1,9 @@
+import { AsyncResource } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { Server as EngineServer } from "engine.io";
 import { Server as IOServer } from "socket.io";
-import type { ServerOptions } from "socket.io";
+import type { Namespace, ServerOptions, Socket } from "socket.io";
 import type { NodeRawRequest, NodeRawUpgrade } from "../adapters/node/server.js";
 import { PartyhouseError } from "../core/errors.js";
 import { BUSY, DISPOSE, RAW_HANDLER } from "../core/party-def.js";
@@ -126,6 +127,7 @@ export function createServer(
       // What `io.attach(httpServer)` does, minus the http server: the engine gets every option.
       this.engine = new EngineServer(this.io._opts);
       this.io.bind(this.engine);
+      dispatchInRoomContext(this.io);
     }
 
     onStart(): Promise<void> {
@@ -225,4 +227,19 @@ function checkNode(req: unknown, out: unknown): void {
       "the Socket.IO party needs Node's raw request (req/res or req/socket/head); this server adapter does not provide it",
     );
   }
+}
+
+/**
+ * Socket.IO dispatches a packet to its handlers from the transport's async context, not the
+ * room's, so partyhouse's fault isolation could not tell which room a stray rejection in
+ * `socket.on(…)` came from. The constructor runs in the room's context: an AsyncResource made
+ * there lets a first socket middleware (of every namespace) let the packet go on inside it, and
+ * Socket.IO schedules the handler from there. Connection and disconnect handlers are not covered.
+ */
+function dispatchInRoomContext(io: IOServer): void {
+  const roomContext = new AsyncResource("partyhouse.socketio.room");
+  const onConnection = (socket: Socket) =>
+    socket.use((_packet, next) => roomContext.runInAsyncScope(next));
+  io.of("/").on("connection", onConnection);
+  io.on("new_namespace", (nsp: Namespace) => nsp.on("connection", onConnection));
 }

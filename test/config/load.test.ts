@@ -426,6 +426,26 @@ describe("the resolved config", () => {
     assert.deepEqual({ ...load(dir).limits }, { ...defaultLimits, maxMessageBytes: 1024 });
   });
 
+  it("accepts every hardening limit, and 0 to turn the heartbeat off", () => {
+    const hardening = {
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 10000,
+      heartbeatIntervalMs: 0,
+      heartbeatTimeoutMs: 1000,
+      maxConnections: 100,
+      maxConnectionsPerIp: 10,
+      maxPendingMessages: 5,
+      maxPendingBytes: 1024,
+      startTimeoutMs: 1000,
+      connectTimeoutMs: 1000,
+    };
+    const dir = project({
+      "partykit.json": JSON.stringify({ main: "s.ts", limits: hardening }),
+      "s.ts": SERVER,
+    });
+    assert.deepEqual({ ...load(dir).limits }, { ...defaultLimits, ...hardening });
+  });
+
   it("keeps crons, build.command and build.alias", () => {
     const dir = project({
       "partykit.json": JSON.stringify({

@@ -103,6 +103,12 @@ const cases: Array<[Record<string, unknown>, string[]]> = [
   ],
   [{ limits: { idleTimeoutMs: 1.5 } }, ["limits.idleTimeoutMs must be a positive integer"]],
   [{ limits: { maxFoo: 1 } }, [`unknown field "limits.maxFoo"`, "maxMessageBytes"]],
+  [
+    { limits: { maxConnectionsPerIp: 0 } },
+    ["limits.maxConnectionsPerIp must be a positive integer, got 0"],
+  ],
+  [{ limits: { startTimeoutMs: "30s" } }, ["limits.startTimeoutMs must be a positive integer"]],
+  [{ limits: { heartbeatIntervalMs: -1 } }, ["limits.heartbeatIntervalMs must be an integer"]],
   [{ $schema: 1 }, ["$schema must be a string"]],
 ];
 

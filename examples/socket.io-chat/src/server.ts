@@ -26,6 +26,13 @@ interface SocketData {
 }
 
 const MAX_HISTORY = 100;
+/**
+ * One storage key per message, in arrival order (time, then a counter for messages of the same
+ * millisecond): no value ever nears the 128 KiB value limit.
+ */
+let sequence = 0;
+const nextKey = (at: number) =>
+  `msg:${String(at).padStart(15, "0")}:${String(++sequence % 1e6).padStart(6, "0")}`;
 
 /**
  * The classic Socket.IO chat (socket.io's examples/chat), one chat per `?partyId=`: each partyId
@@ -34,8 +41,15 @@ const MAX_HISTORY = 100;
  */
 export default createServer<ClientToServer, ServerToClient, Record<string, never>, SocketData>(
   async (io, room) => {
-    // Loaded once per room instance; every message is appended here and written back.
-    const history = (await room.storage.get<ChatMessage[]>("history")) ?? [];
+    // Loaded once per room instance; each message is one storage key, the oldest dropped.
+    const stored = await room.storage.list<ChatMessage>({
+      prefix: "msg:",
+      reverse: true,
+      limit: MAX_HISTORY,
+    });
+    const history = [...stored.values()].reverse();
+    /** The storage key of each entry of `history`, in the same order. */
+    const keys = [...stored.keys()].reverse();
     let numUsers = 0;
 
     io.on("connection", (socket) => {
@@ -43,9 +57,15 @@ export default createServer<ClientToServer, ServerToClient, Record<string, never
         const username = socket.data.username;
         if (username === undefined || typeof text !== "string" || text.trim() === "") return;
         const message: ChatMessage = { username, message: text.slice(0, 2000), at: Date.now() };
+        const key = nextKey(message.at);
         history.push(message);
-        history.splice(0, Math.max(0, history.length - MAX_HISTORY));
-        void room.storage.put("history", history);
+        keys.push(key);
+        const excess = Math.max(0, history.length - MAX_HISTORY);
+        history.splice(0, excess);
+        const dropped = keys.splice(0, excess);
+        // Unawaited on purpose (a chat need not wait for the disk), and safe: the value is small.
+        void room.storage.put(key, message);
+        if (dropped.length > 0) void room.storage.delete(dropped);
         socket.broadcast.emit("new message", message);
       });
 

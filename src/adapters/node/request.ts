@@ -1,20 +1,23 @@
 import type { IncomingMessage } from "node:http";
+import { checkHost, checkTarget } from "./target.js";
 
 /**
  * A Web `Request` for a Node request. The body is a stream that attaches to `req` only when
  * first read, so a raw party (Socket.IO) that never reads it can still consume `req` itself.
+ * Throws PH_ERR_BAD_REQUEST (status 400) for a Host or request target that could make the URL
+ * say something the request line does not (see target.ts).
  */
 export function toWebRequest(req: IncomingMessage, secure = false, trustProxy = false): Request {
-  let host = req.headers.host ?? "localhost";
+  let host = checkHost(req.headers.host);
   let scheme = secure ? "https" : "http";
   if (trustProxy) {
     // A chain of proxies appends: the first value is what the client used.
     const proto = firstValue(req.headers["x-forwarded-proto"]);
     if (proto === "https" || proto === "http") scheme = proto;
     const fwdHost = firstValue(req.headers["x-forwarded-host"]);
-    if (fwdHost && /^[A-Za-z0-9.\-:[\]]+$/.test(fwdHost)) host = fwdHost;
+    if (fwdHost) host = checkHost(fwdHost);
   }
-  const url = `${scheme}://${host}${req.url ?? "/"}`;
+  const url = `${scheme}://${host}${checkTarget(req.url)}`;
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

@@ -3,13 +3,20 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 import { WebSocketServer } from "ws";
 import type { WebSocket } from "ws";
 import { HANDLED } from "../../core/app.js";
-import type { PartyApp } from "../../core/app.js";
+import type { PartyApp, UpgradeResult } from "../../core/app.js";
 import { upgradeSocketOf } from "../../compat/websocket-pair.js";
-import { errorMessage } from "../../core/errors.js";
+import { CloseCode } from "../../core/close-codes.js";
+import { errorMessage, PartyhouseError } from "../../core/errors.js";
+import type { Limits } from "../../core/limits.js";
 import type { Logger } from "../../core/log.js";
+import { ConnectionLimiter } from "./connection-limits.js";
+import { connectionCap } from "./fd-limit.js";
+import { HardenedWebSocket, onPong } from "./hardened-ws.js";
+import { startHeartbeat } from "./heartbeat.js";
 import { toWebRequest } from "./request.js";
 import { writeUpgradeRefusal, writeWebResponse } from "./response.js";
 import { pipeWsEvents, wrapWs } from "./ws-socket.js";
@@ -39,7 +46,20 @@ export interface NodeServerHooks {
 }
 
 export interface NodeServerOptions extends NodeServerHooks {
-  maxMessageBytes: number;
+  limits: Readonly<
+    Pick<
+      Limits,
+      | "maxMessageBytes"
+      | "headersTimeoutMs"
+      | "requestTimeoutMs"
+      | "heartbeatIntervalMs"
+      | "heartbeatTimeoutMs"
+      | "maxConnections"
+      | "maxConnectionsPerIp"
+      | "startTimeoutMs"
+      | "connectTimeoutMs"
+    >
+  >;
   log: Logger;
 }
 
@@ -51,34 +71,69 @@ export interface NodeServer {
   close(beforeClose?: () => Promise<void>, graceMs?: number): Promise<void>;
 }
 
-/** Wires a PartyApp to node:http and ws (`noServer`, so the app decides each upgrade). */
+/**
+ * Wires a PartyApp to node:http and ws (`noServer`, so the app decides each upgrade), with the
+ * connection limits of README "Limits and hardening": header and request timeouts, connection
+ * caps (global and per address), a WebSocket heartbeat and a deadline for deciding an upgrade.
+ */
 export function createNodeServer(app: PartyApp, options: NodeServerOptions): NodeServer {
-  const { log } = options;
+  const { log, limits } = options;
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: options.maxMessageBytes,
+    maxPayload: limits.maxMessageBytes,
     perMessageDeflate: false,
     clientTracking: true,
     // workerd (so PartyKit, in dev and deployed) decodes a text frame that is not valid UTF-8
     // with U+FFFD replacements and delivers it; it does not fail the connection with 1007.
     skipUTF8Validation: true,
+    WebSocket: HardenedWebSocket,
   });
+  const stopHeartbeat = startHeartbeat(
+    wss.clients as Set<HardenedWebSocket>,
+    limits.heartbeatIntervalMs,
+    limits.heartbeatTimeoutMs,
+  );
+  const maxConnections = connectionCap(limits.maxConnections);
+  if (maxConnections < limits.maxConnections) {
+    log.warn(
+      `maxConnections lowered from ${limits.maxConnections} to ${maxConnections} to fit the open-file limit (ulimit -n); raise it to accept more`,
+    );
+  }
+  const limiter = new ConnectionLimiter(maxConnections, limits.maxConnectionsPerIp, log);
 
+  // Node refuses a headersTimeout above requestTimeout; the header limit is the tighter one.
+  const requestTimeout = limits.requestTimeoutMs;
+  const headersTimeout = Math.min(limits.headersTimeoutMs, requestTimeout);
+  const httpOptions = {
+    requestTimeout,
+    headersTimeout,
+    // How often Node checks those two timeouts (its default, 30 s, would let a slow client
+    // hold on for up to 30 s past them).
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(headersTimeout / 4))),
+  };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (options.intercept?.(req, res)) return;
     void handleRequest(req, res);
   };
   const server: Server = options.tls
-    ? (createTlsServer(options.tls, onRequest) as unknown as Server)
-    : createServer(onRequest);
+    ? (createTlsServer({ ...httpOptions, ...options.tls }, onRequest) as unknown as Server)
+    : createServer(httpOptions, onRequest);
   const secure = options.tls !== undefined;
   const trustProxy = options.trustProxy === true;
   // Requests being answered, so shutdown can wait for them instead of cutting them.
   const inflight = new Set<ServerResponse>();
   // Keep-alive sockets must not hold a shutdown open forever.
   server.keepAliveTimeout = 5000;
+  server.on("connection", (socket: Socket) => limiter.admit(socket, headersTimeout));
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The connection spoke: from here on Node's own timeouts (request, keep-alive) apply.
+    req.socket.setTimeout(0);
+    if (limiter.isRefused(req.socket)) {
+      res.writeHead(503, { "content-type": "text/plain", connection: "close", "retry-after": "1" });
+      res.end("Too many connections, try again later");
+      return;
+    }
     inflight.add(res);
     res.once("close", () => inflight.delete(res));
     try {
@@ -100,24 +155,79 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       }
       await writeWebResponse(res, response, req.method === "HEAD");
     } catch (e) {
-      log.error("PH_ERR_INTERNAL", `request ${req.method} ${req.url}: ${errorMessage(e)}`);
+      const status = e instanceof PartyhouseError && e.status < 500 ? e.status : 500;
+      const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
+      log.error(code, `request ${req.method} ${req.url}: ${errorMessage(e)}`);
       if (!res.headersSent) {
-        res.statusCode = 500;
-        res.end("Internal Server Error");
+        res.statusCode = status;
+        res.end(status === 500 ? "Internal Server Error" : errorMessage(e));
       } else res.destroy();
     }
   }
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
+    // The upgrade has its own deadline (decideUpgrade); ws turns the socket timeout off too.
+    (socket as Socket).setTimeout(0);
     void handleUpgrade(req, socket, head);
   });
 
+  /** Accepts the WebSocket only to close it at once: how a WebSocket client learns "try later". */
+  function acceptAndClose(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    code: number,
+    reason: string,
+  ) {
+    wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+  }
+
+  /**
+   * The upgrade's decision (onBeforeConnect, onStart), bounded: past startTimeoutMs +
+   * connectTimeoutMs (the room's own deadlines, which reset it, come first) the client gets 500.
+   */
+  function decideUpgrade(request: Request, raw: NodeRawUpgrade): Promise<UpgradeResult> {
+    const ms = limits.startTimeoutMs + limits.connectTimeoutMs;
+    return new Promise<UpgradeResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        log.error("PH_ERR_TIMEOUT", `upgrade ${raw.req.url}: not decided within ${ms} ms`);
+        resolve({
+          kind: "response",
+          response: new Response(`Upgrade not decided within ${ms} ms`, { status: 500 }),
+        });
+      }, ms);
+      timer.unref();
+      app.upgrade(request, raw).then(
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (limiter.isRefused(req.socket)) {
+      acceptAndClose(req, socket, head, CloseCode.TRY_AGAIN, "Too many connections");
+      return;
+    }
+    let request: Request;
     try {
-      const request = toWebRequest(req, secure, trustProxy);
+      request = toWebRequest(req, secure, trustProxy);
+    } catch (e) {
+      const status = e instanceof PartyhouseError ? e.status : 400;
+      log.error("PH_ERR_BAD_REQUEST", `upgrade ${req.url}: ${errorMessage(e)}`);
+      await writeUpgradeRefusal(socket, new Response(errorMessage(e), { status }));
+      return;
+    }
+    try {
       const raw: NodeRawUpgrade = { req, socket, head };
-      const result = await app.upgrade(request, raw);
+      const result = await decideUpgrade(request, raw);
       if (result.kind === "handled") return;
       if (result.kind === "response") {
         // workerd's way to accept an upgrade by hand: 101 with a WebSocketPair end (party.io).
@@ -133,6 +243,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
         options.onWebSocket?.(ws, req);
+        ws.on("pong", onPong);
         const sink = result.open(wrapWs(ws));
         pipeWsEvents(ws, sink, log);
       });
@@ -183,6 +294,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
         await Promise.race([Promise.all(refused), new Promise((r) => setTimeout(r, 500))]);
       }
       for (const ws of wss.clients) ws.terminate();
+      stopHeartbeat();
       server.closeAllConnections();
       await closed;
     },
