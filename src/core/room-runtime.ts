@@ -3,7 +3,7 @@ import type { ConnectionEvent } from "./connection.js";
 import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
 import type { ErrorCode } from "./errors.js";
-import { RAW_HANDLER } from "./party-def.js";
+import { RAW_HANDLER } from "./raw-contract.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
 import { EventGate } from "./event-gate.js";
 import { OutputGate } from "./output-gate.js";

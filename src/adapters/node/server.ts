@@ -21,17 +21,15 @@ import { toWebRequest } from "./request.js";
 import { writeUpgradeRefusal, writeWebResponse } from "./response.js";
 import { pipeWsEvents, wrapWs } from "./ws-socket.js";
 
-/** What a raw party (Socket.IO) receives for an HTTP request. */
-export interface NodeRawRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-}
-/** What a raw party receives for an upgrade. */
-export interface NodeRawUpgrade {
-  req: IncomingMessage;
-  socket: Duplex;
-  head: Buffer;
-}
+/** What a raw party (Socket.IO) receives: the shapes of the public raw-party contract. */
+export type {
+  RawRequest as NodeRawRequest,
+  RawUpgrade as NodeRawUpgrade,
+} from "../../raw-party.js";
+import type {
+  RawRequest as NodeRawRequest,
+  RawUpgrade as NodeRawUpgrade,
+} from "../../raw-party.js";
 
 /** Process-level additions (the CLI's ops layer); every field is optional. */
 export interface NodeServerHooks {
