@@ -48,6 +48,7 @@ export interface NodeServerOptions extends NodeServerHooks {
     Pick<
       Limits,
       | "maxMessageBytes"
+      | "maxBufferedBytes"
       | "headersTimeoutMs"
       | "requestTimeoutMs"
       | "heartbeatIntervalMs"
@@ -76,6 +77,7 @@ export interface NodeServer {
  */
 export function createNodeServer(app: PartyApp, options: NodeServerOptions): NodeServer {
   const { log, limits } = options;
+  const sendPolicy = { maxBufferedBytes: limits.maxBufferedBytes, log };
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxMessageBytes,
@@ -235,14 +237,16 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
           return;
         }
         if (socket.destroyed) return;
-        wss.handleUpgrade(req, socket, head, (ws) => pipeWsEvents(ws, pair.adopt(wrapWs(ws)), log));
+        wss.handleUpgrade(req, socket, head, (ws) =>
+          pipeWsEvents(ws, pair.adopt(wrapWs(ws, sendPolicy)), log),
+        );
         return;
       }
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
         options.onWebSocket?.(ws, req);
         ws.on("pong", onPong);
-        const sink = result.open(wrapWs(ws));
+        const sink = result.open(wrapWs(ws, sendPolicy));
         pipeWsEvents(ws, sink, log);
       });
     } catch (e) {
