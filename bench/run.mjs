@@ -15,6 +15,7 @@ import { LoadGen } from "./lib/driver.mjs";
 import { PEERS, startPeer } from "./lib/peers.mjs";
 import { rssBytes } from "./lib/proc.mjs";
 import { renderMarkdown, renderSvg, summarize } from "./lib/report.mjs";
+import { percentileOf } from "./lib/stats.mjs";
 import { reexecInNetns } from "../scripts/lib/netns.mjs";
 
 const benchDir = new URL(".", import.meta.url).pathname;
@@ -235,10 +236,20 @@ const scenarios = [
         path,
         message: `rmw:${cfg.puts}`,
       });
+      // The output gate's price: a reply after one write against the same reply without one,
+      // alternating, medians of 50 each.
+      const gated = [];
+      const plain = [];
+      for (let i = 0; i < 50; i++) {
+        const one = (message) => lg.run({ kind: "command", host, port: p.port, path, message });
+        gated.push((await one(`gate:${i}`)).ms);
+        plain.push((await one(`plain:${i}`)).ms);
+      }
       return {
         awaitedPerSec: cfg.puts / (a.ms / 1000),
         burstPerSec: cfg.burstPuts / (b.ms / 1000),
         rmwPerSec: cfg.puts / (c.ms / 1000),
+        gateDelayUs: (percentileOf(gated, 50) - percentileOf(plain, 50)) * 1000,
       };
     },
   },

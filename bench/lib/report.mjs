@@ -87,6 +87,12 @@ export const ROWS = [
     unit: "rate",
   },
   {
+    s: "storage",
+    f: "gateDelayUs",
+    label: "storage: p50 delay a write adds to the reply after it (output gate)",
+    unit: "us",
+  },
+  {
     s: "sio",
     f: "msgsPerSec",
     label: "Socket.IO echo flood, 100 conns: msg/s",
@@ -175,6 +181,31 @@ export const TARGETS = [
     label: "≤ 12 KB RSS per idle connection (issue 5)",
     check: (m) => limit(kb(m("memory", "rssPerConn", "partyhouse")), 12, " KB"),
   },
+  // Issue 8: storage with the gates, beside partykit dev in the same run.
+  ratioTarget(
+    "awaited puts/s on SQLite ≥ partykit dev",
+    "storage",
+    "awaitedPerSec",
+    "partyhouse",
+    "partykit",
+    1,
+  ),
+  ratioTarget(
+    "unawaited bursts on SQLite ≥ partykit dev",
+    "storage",
+    "burstPerSec",
+    "partyhouse",
+    "partykit",
+    1,
+  ),
+  ratioTarget(
+    "awaited puts/s on PostgreSQL ≥ 0.5× partykit dev",
+    "storage",
+    "awaitedPerSec",
+    "partyhouse-pg",
+    "partykit",
+    0.5,
+  ),
 ];
 
 function kb(bytes) {

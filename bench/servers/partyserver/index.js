@@ -24,7 +24,13 @@ export class Main extends Server {
     const burst = Number(bText ?? 1);
     const storage = this.ctx.storage;
     const value = { v: "x".repeat(64) };
-    if (mode === "awaited") {
+    if (mode === "gate") {
+      // One unawaited write, then the reply: the output gate's delay is this reply's latency
+      // minus that of "plain" (the same reply with no write before it).
+      void storage.put(`g${n}`, { ...value, i: n });
+    } else if (mode === "plain") {
+      // No write: the baseline round trip for "gate".
+    } else if (mode === "awaited") {
       for (let i = 0; i < n; i++) await storage.put(`k${i}`, { ...value, i });
     } else if (mode === "rmw") {
       // Read-modify-write of one counter, awaiting both: what a party keeping a tally does.
