@@ -4,6 +4,7 @@
  * output gate; a broadcast builds its message once and hands the same object to every member,
  * whose adapter frames it once for all its sockets (see outgoing.ts).
  */
+import { ConnectionPhase } from "./connection.js";
 import type { PartyConnection } from "./connection.js";
 import { Outgoing } from "./outgoing.js";
 import type { OutputGate } from "./output-gate.js";
@@ -77,8 +78,8 @@ export class ConnectionSet {
   /** The room failed: no socket reaches a handler again; all are closed (1011) and forgotten. */
   failAll(code: number, reason: string): void {
     for (const conn of this.#byId.values()) {
-      conn.accepted = false;
-      conn.pending = null;
+      conn.phase = ConnectionPhase.DONE;
+      conn.pending = [];
       conn.closeNow(code, reason);
     }
     this.#byId.clear();

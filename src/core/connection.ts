@@ -15,6 +15,9 @@ export interface StatePolicy {
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 
+export const ConnectionPhase = { CONNECTING: 0, OPEN: 1, DONE: 2 } as const;
+export type ConnectionPhase = (typeof ConnectionPhase)[keyof typeof ConnectionPhase];
+
 /** A queued socket event, delivered once the connection's onConnect has finished. */
 export type ConnectionEvent =
   | { type: "message"; data: string | ArrayBuffer }
@@ -30,13 +33,14 @@ export class PartyConnection<TState = unknown> extends SocketBase implements Con
   readonly uri: string;
   tags: readonly string[] = NO_TAGS;
   /**
-   * Set once onConnect returned; only accepted connections reach onMessage/onClose/onError.
-   * Cleared again by an error, after which the socket reports nothing more.
+   * CONNECTING until onConnect returned (events queue in `pending`), then OPEN (only an open
+   * connection reaches onMessage/onClose/onError), DONE once it failed to connect, errored (on
+   * workerd a failed socket reports onError and nothing after it) or its room was reset.
    */
-  accepted = false;
+  phase: ConnectionPhase = ConnectionPhase.CONNECTING;
   private stateValue: unknown = null;
-  /** Events that arrived before onConnect finished; null once the connection is ready. */
-  pending: ConnectionEvent[] | null = [];
+  /** Events that arrived while CONNECTING, delivered in order once OPEN. */
+  pending: ConnectionEvent[] = [];
   /** Size of the queued messages (bytes; UTF-16 units for text); -1 once over the limit. */
   pendingBytes = 0;
 

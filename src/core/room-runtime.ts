@@ -1,4 +1,4 @@
-import { PartyConnection } from "./connection.js";
+import { ConnectionPhase, PartyConnection } from "./connection.js";
 import type { ConnectionEvent } from "./connection.js";
 import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
@@ -221,7 +221,7 @@ export class RoomRuntime implements SocketHooks {
           party: this.def.name,
           room: this.id,
         });
-        conn.pending = null;
+        conn.phase = ConnectionPhase.DONE;
         conn.close(CloseCode.TRY_AGAIN, "Room is full");
         return;
       }
@@ -229,35 +229,36 @@ export class RoomRuntime implements SocketHooks {
       conn.tags = normalizeTags(conn.id, tags, instance.hibernate);
       if (conn.readyState !== ReadyState.OPEN) {
         // The client left while we were starting; PartyKit would never have called onConnect.
-        conn.pending = null;
+        conn.phase = ConnectionPhase.DONE;
         return;
       }
       this.connections.add(conn);
       await instance.onConnect(conn, ctx);
-      conn.accepted = true;
+      conn.phase = ConnectionPhase.OPEN;
     } catch (e) {
       this.logError("PH_ERR_ON_CONNECT", "connect", e, { connection: conn.id });
       this.forget(conn);
-      conn.pending = null;
+      conn.phase = ConnectionPhase.DONE;
       conn.close(
         CloseCode.INTERNAL,
         truncateReason(errorMessage(e) || "Uncaught exception when connecting"),
       );
       return;
     }
-    const pending = conn.pending ?? [];
-    conn.pending = null;
+    const pending = conn.pending;
+    conn.pending = [];
     for (const event of pending) this.dispatch(conn, event);
   }
 
   /** @internal a message from the wire: the hot path, so no closure or event object unless needed. */
   onSocketMessage(conn: PartyConnection, data: string | ArrayBuffer): void {
     this.activity++;
-    if (conn.pending !== null) {
-      if (this.admitPending(conn, data)) conn.pending.push({ type: "message", data });
+    if (conn.phase !== ConnectionPhase.OPEN) {
+      if (conn.phase === ConnectionPhase.CONNECTING && this.admitPending(conn, data)) {
+        conn.pending.push({ type: "message", data });
+      }
       return;
     }
-    if (!conn.accepted) return;
     const instance = this.instance;
     if (instance !== undefined && this.gate.open) {
       this.deliverMessage(instance, conn, data);
@@ -275,7 +276,7 @@ export class RoomRuntime implements SocketHooks {
     if (conn.pendingBytes < 0) return false;
     const { maxPendingMessages, maxPendingBytes } = this.shared.limits;
     conn.pendingBytes += typeof data === "string" ? data.length : data.byteLength;
-    if (conn.pending!.length < maxPendingMessages && conn.pendingBytes <= maxPendingBytes) {
+    if (conn.pending.length < maxPendingMessages && conn.pendingBytes <= maxPendingBytes) {
       return true;
     }
     this.shared.log.error(
@@ -284,7 +285,7 @@ export class RoomRuntime implements SocketHooks {
       { party: this.def.name, room: this.id, connection: conn.id },
     );
     conn.pendingBytes = -1;
-    conn.pending!.length = 0;
+    conn.pending.length = 0;
     conn.close(CloseCode.POLICY, "Too many messages before the connection was ready");
     return false;
   }
@@ -296,7 +297,7 @@ export class RoomRuntime implements SocketHooks {
       // The manager forgets a closed socket at once, so getConnections() inside onClose skips it.
       this.forget(conn);
     }
-    if (conn.pending !== null) {
+    if (conn.phase === ConnectionPhase.CONNECTING) {
       conn.pending.push(event);
       return;
     }
@@ -319,10 +320,10 @@ export class RoomRuntime implements SocketHooks {
 
   private dispatch(conn: PartyConnection, event: ConnectionEvent): void {
     // A socket whose connect failed was closed with 1011 and never reaches the handlers.
-    if (!conn.accepted) return;
+    if (conn.phase !== ConnectionPhase.OPEN) return;
     // On workerd a socket that failed (a protocol error, an oversized message) reports onError
     // and nothing after it: no onClose, no "close" event. PartyKit users see exactly that.
-    if (event.type === "error") conn.accepted = false;
+    if (event.type === "error") conn.phase = ConnectionPhase.DONE;
     this.gate.run(() => {
       const instance = this.instance!;
       switch (event.type) {
