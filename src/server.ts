@@ -2,5 +2,5 @@
  * `partyhouse/server`: the party API types (`import type * as Party from "partyhouse/server"`),
  * the same shapes as `partykit/server`.
  */
-export type * from "./core/types.js";
-export type * from "./core/storage-api.js";
+export type * from "./core/api/types.js";
+export type * from "./core/api/storage-api.js";

@@ -22,7 +22,7 @@ import type {
   Request as PartyRequest,
   Room,
   WSMessage,
-} from "../core/types.js";
+} from "../core/api/types.js";
 import { classify } from "../socketio/local-path.js";
 import { SOCKETIO_PARTY } from "../socketio/marker.js";
 import type { SocketIOPartyInfo } from "../socketio/marker.js";

@@ -3,4 +3,4 @@
  * runtime exports (only types), so neither does this one; it exists so that a runtime import of
  * `partykit/server` in user code resolves, and so its types match the party API partyhouse runs.
  */
-export type * from "../core/types.js";
+export type * from "../core/api/types.js";

@@ -6,10 +6,10 @@
  * hands the client end to the server adapter, which connects it to the real WebSocket (adopt()).
  */
 import { Listeners } from "../core/listeners.js";
-import { toWire } from "../core/socket-base.js";
-import { ReadyState } from "../core/socket.js";
-import type { RawSocket, SocketSink } from "../core/socket.js";
-import type { EventMapLike, WSMessage } from "../core/types.js";
+import { toWire } from "../core/wire/socket-base.js";
+import { ReadyState } from "../core/wire/socket.js";
+import type { RawSocket, SocketSink } from "../core/wire/socket.js";
+import type { EventMapLike, WSMessage } from "../core/api/types.js";
 
 type Delivery =
   | { kind: "message"; data: string | ArrayBuffer }

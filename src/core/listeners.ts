@@ -1,4 +1,4 @@
-import type { EventMapLike } from "./types.js";
+import type { EventMapLike } from "./api/types.js";
 
 type AnyListener = (event: never) => void;
 interface Entry {

@@ -7,7 +7,7 @@
  * room is owned by one node at a time through a lease with a fencing epoch (see CLUSTER.md in the
  * design notes): `locate` claims an unowned room for this node or names the owner's address.
  */
-import type { RoomRef } from "./storage-api.js";
+import type { RoomRef } from "./api/storage-api.js";
 
 /** This node owns the room under `epoch` (the fencing token every storage commit carries). */
 export interface HereLocation {

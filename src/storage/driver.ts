@@ -3,7 +3,7 @@
  * only stores bytes: values arrive already v8-serialized and keys already validated, and it never
  * sees the in-memory overlay of writes that are not committed yet.
  */
-import type { AlarmQuery, AlarmRow, RoomRef } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../core/api/storage-api.js";
 
 /**
  * SQLite answers synchronously and Postgres will not. Methods may return either; asynchronous

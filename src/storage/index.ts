@@ -5,7 +5,7 @@
 export { createStorageProvider, openStorageProvider, providerFromDriver } from "./provider.js";
 export type { StorageLimitOptions, StorageProviderOptions } from "./provider.js";
 export { RoomStorage } from "./room-storage.js";
-export type { RoomStorageHooks } from "./room-core.js";
+export type { RoomStorageHooks } from "./room-engine.js";
 export { MAX_BATCH_KEYS } from "./args.js";
 export type { StorageLimits } from "./args.js";
 export type { Batch, Entry, KeyRange, MaybePromise, StorageDriver } from "./driver.js";

@@ -3,7 +3,7 @@
  * memory and disk sorts the same way the database does.
  */
 import { PartyhouseError } from "../core/errors.js";
-import type { ListOptions } from "../core/storage-api.js";
+import type { ListOptions } from "../core/api/storage-api.js";
 import type { KeyRange } from "./driver.js";
 
 /**

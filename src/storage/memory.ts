@@ -2,7 +2,7 @@
  * A driver that keeps everything in process memory: for `--persist false` and for tests. It has
  * the same ordering and batch semantics as the SQLite driver, and nothing survives the process.
  */
-import type { AlarmQuery, AlarmRow, RoomRef } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../core/api/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
 import { compareKeys, roomKey } from "./keys.js";
 

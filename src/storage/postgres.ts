@@ -12,7 +12,7 @@
  */
 import postgres from "postgres";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
-import type { AlarmQuery, AlarmRow, RoomRef } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../core/api/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
 import { migrate, tableNames } from "./postgres-schema.js";
 import type { TableNames } from "./postgres-schema.js";

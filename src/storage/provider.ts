@@ -4,7 +4,7 @@
 import { PartyhouseError, errorMessage } from "../core/errors.js";
 import { defaultLimits } from "../core/limits.js";
 import type { Limits } from "../core/limits.js";
-import type { AlarmQuery, AlarmRow, RoomRef, StorageProvider } from "../core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef, StorageProvider } from "../core/api/storage-api.js";
 import type { StorageLimits } from "./args.js";
 import type { StorageDriver } from "./driver.js";
 import { roomKey } from "./keys.js";
@@ -12,7 +12,7 @@ import { MemoryDriver } from "./memory.js";
 import { PostgresDriver } from "./postgres.js";
 import type { PostgresDriverOptions } from "./postgres.js";
 import { checkPostgresUrl } from "./postgres-url.js";
-import type { RoomStorageHooks } from "./room-core.js";
+import type { RoomStorageHooks } from "./room-engine.js";
 import { CacheBudget, RoomCache } from "./cache.js";
 import { RoomStorage, drain, idle, release } from "./room-storage.js";
 import { SqliteDriver } from "./sqlite.js";

@@ -4,7 +4,7 @@
  * - Values are structured-cloned (v8) when `put` is called and on every read.
  * - A read sees every earlier write of the room, awaited or not.
  * - Writes resolve as soon as they are in the room's cache, as on Durable Objects; the room's
- *   output gate holds every message sent after them until they are durable (see room-core.ts),
+ *   output gate holds every message sent after them until they are durable (see room-engine.ts),
  *   and a failed commit resets the room instead of rejecting writes already resolved. `sync()`
  *   waits for durability and rejects with PH_ERR_STORAGE_IO if a commit failed.
  * - Writes issued in one turn (and, behind a slow commit, in several) are committed together,
@@ -21,14 +21,14 @@ import type {
   RoomRef,
   RoomStorageControl,
   SetAlarmOptions,
-} from "../core/storage-api.js";
+} from "../core/api/storage-api.js";
 import type { StorageLimits } from "./args.js";
 import { checkKeyArgs, encodePutArgs, toAlarmTime } from "./args.js";
 import type { RoomCache } from "./cache.js";
 import type { StorageDriver } from "./driver.js";
 import { toKeyRange } from "./keys.js";
-import type { RoomStorageHooks } from "./room-core.js";
-import { RoomCore } from "./room-core.js";
+import type { RoomStorageHooks } from "./room-engine.js";
+import { RoomEngine } from "./room-engine.js";
 import { StorageTransaction } from "./transaction.js";
 
 export interface RoomStorageOptions {
@@ -62,12 +62,12 @@ const inCache: Promise<void> = Promise.resolve();
  * await storage.get("count"); // 1
  */
 export class RoomStorage implements DurableStorage, RoomStorageControl {
-  readonly #core: RoomCore;
+  readonly #core: RoomEngine;
   readonly #limits: StorageLimits;
   readonly #isClosed: () => boolean;
 
   constructor(options: RoomStorageOptions) {
-    this.#core = new RoomCore(options.driver, options.ref, options.hooks, options.cache);
+    this.#core = new RoomEngine(options.driver, options.ref, options.hooks, options.cache);
     this.#limits = options.limits;
     this.#isClosed = options.isClosed;
   }

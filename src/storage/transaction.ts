@@ -10,19 +10,19 @@ import type {
   ListOptions,
   PutOptions,
   SetAlarmOptions,
-} from "../core/storage-api.js";
+} from "../core/api/storage-api.js";
 import type { StorageLimits } from "./args.js";
 import { checkKeyArgs, encodePutArgs, toAlarmTime } from "./args.js";
 import { toKeyRange } from "./keys.js";
 import { Layer } from "./overlay.js";
-import type { RoomCore } from "./room-core.js";
+import type { RoomEngine } from "./room-engine.js";
 
 export class StorageTransaction implements DurableStorageTransaction {
   readonly #layer = new Layer();
   #state: "open" | "rolledBack" | "ended" = "open";
 
   constructor(
-    private readonly core: RoomCore,
+    private readonly core: RoomEngine,
     private readonly limits: StorageLimits,
     private readonly ensureOpen: () => void,
   ) {}

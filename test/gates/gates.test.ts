@@ -2,7 +2,7 @@
 // driver behind SpyDriver, which can hold commits back (a slow disk, a far database) or fail one.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import type * as Party from "../../src/core/types.js";
+import type * as Party from "../../src/core/api/types.js";
 import { providerFromDriver } from "../../src/storage/provider.js";
 import { MemoryDriver } from "../../src/storage/memory.js";
 import { Client, closeAll, recordingLogger, serve, waitFor, wsUrl } from "../helpers.js";

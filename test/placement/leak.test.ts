@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import type * as Party from "../../src/core/types.js";
+import type * as Party from "../../src/core/api/types.js";
 import { closeAll, serve, waitFor } from "../helpers.js";
 
 setFlagsFromString("--expose-gc");

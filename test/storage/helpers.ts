@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PartyhouseError } from "../../src/core/errors.js";
 import type { ErrorCode } from "../../src/core/errors.js";
-import type { AlarmQuery, AlarmRow, RoomRef } from "../../src/core/storage-api.js";
+import type { AlarmQuery, AlarmRow, RoomRef } from "../../src/core/api/storage-api.js";
 import type {
   Batch,
   Entry,

@@ -9,7 +9,7 @@ import type {
   DurableStorage,
   RoomStorageControl,
   StorageProvider,
-} from "../../src/core/storage-api.js";
+} from "../../src/core/api/storage-api.js";
 import type { MaybePromise, StorageDriver } from "../../src/storage/driver.js";
 import { providerFromDriver } from "../../src/storage/provider.js";
 import type { StorageLimitOptions } from "../../src/storage/provider.js";

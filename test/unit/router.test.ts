@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { matchPartyPath, pathnameOf } from "../../src/core/router.js";
+import { matchPartyPath, pathnameOf } from "../../src/core/wire/router.js";
 
 describe("router", () => {
   it("matches PartyKit's party URLs, raw segments, and nothing else", () => {

@@ -6,8 +6,8 @@ import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { WebSocketServer } from "ws";
 import type { WebSocket } from "ws";
-import { HANDLED } from "../../core/app.js";
-import type { PartyApp, UpgradeResult } from "../../core/app.js";
+import { HANDLED } from "../../core/wire/app.js";
+import type { PartyApp, UpgradeResult } from "../../core/wire/app.js";
 import { upgradeSocketOf } from "../../compat/websocket-pair.js";
 import { CloseCode } from "../../core/close-codes.js";
 import { errorMessage, PartyhouseError } from "../../core/errors.js";
@@ -246,7 +246,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
       wss.handleUpgrade(req, socket, head, (ws) => {
         options.onWebSocket?.(ws, req);
         ws.on("pong", onPong);
-        const sink = result.open(wrapWs(ws, sendPolicy));
+        const sink = result.attach(wrapWs(ws, sendPolicy));
         pipeWsEvents(ws, sink, log);
       });
     } catch (e) {

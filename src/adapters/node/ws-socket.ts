@@ -1,7 +1,7 @@
 import * as wsModule from "ws";
 import type { WebSocket } from "ws";
-import type { Outgoing } from "../../core/outgoing.js";
-import type { RawSocket, SocketSink } from "../../core/socket.js";
+import type { Outgoing } from "../../core/wire/outgoing.js";
+import type { RawSocket, SocketSink } from "../../core/wire/socket.js";
 import type { Logger } from "../../core/log.js";
 
 const BINARY = { binary: true } as const;

@@ -6,8 +6,8 @@
 import type { PartyhouseError } from "../../core/errors.js";
 import type { Limits } from "../../core/limits.js";
 import { RAW_HANDLER } from "../../core/raw-contract.js";
-import type { PartyDef, PartyInstance, RawHandlerInstance } from "../../core/party-def.js";
-import type { Connection, ConnectionContext, Room, WSMessage } from "../../core/types.js";
+import type { PartyDef, PartyInstance, RawHandlerInstance } from "../../core/room/party-def.js";
+import type { Connection, ConnectionContext, Room, WSMessage } from "../../core/api/types.js";
 import { withDeadline } from "./deadline.js";
 import { roomScope } from "./scope.js";
 import type { FaultOwner, RoomScope } from "./scope.js";

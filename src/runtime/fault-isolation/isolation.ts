@@ -1,10 +1,10 @@
 import { errorMessage } from "../../core/errors.js";
 import type { PartyhouseError } from "../../core/errors.js";
-import type { RoomHost } from "../../core/host.js";
+import type { RoomHost } from "../../core/room/host.js";
 import type { Limits } from "../../core/limits.js";
 import type { Logger } from "../../core/log.js";
-import type { PartyDef } from "../../core/party-def.js";
-import type { Room } from "../../core/types.js";
+import type { PartyDef } from "../../core/room/party-def.js";
+import type { Room } from "../../core/api/types.js";
 import { guardParty } from "./guard-party.js";
 import type { GuardOptions } from "./guard-party.js";
 import { installProcessHandlers } from "./process-handlers.js";

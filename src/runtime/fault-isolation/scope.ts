@@ -10,7 +10,7 @@
  * `queueMicrotask`, whose callbacks throw after their context was left (see process-handlers.ts).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Room } from "../../core/types.js";
+import type { Room } from "../../core/api/types.js";
 
 /** Where a fault of a room is reported. One per running server. */
 export interface FaultOwner {

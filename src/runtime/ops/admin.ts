@@ -16,7 +16,7 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Inspector } from "../../core/inspect.js";
+import type { Inspector } from "../../core/room/inspect.js";
 import { errorMessage, PartyhouseError } from "../../core/errors.js";
 import { ADMIN_PAGE } from "./admin-page.js";
 import { isOperator } from "./auth.js";

@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { format } from "node:util";
-import { matchPartyPath, pathnameOf } from "../../core/router.js";
+import { matchPartyPath, pathnameOf } from "../../core/wire/router.js";
 
 export interface RoomContext {
   party: string;

@@ -2,7 +2,7 @@
  * What the ops layer reports about rooms, read through the host's inspection API (core/inspect.ts)
  * and nothing else, so the host can change shape without the metrics noticing.
  */
-import type { Inspector } from "../../core/inspect.js";
+import type { Inspector } from "../../core/room/inspect.js";
 
 /** Per party: rooms with an instance, rooms hibernating (sockets, no instance), connections. */
 export interface PartyStats {

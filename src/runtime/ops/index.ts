@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WebSocket } from "ws";
 import type { NodeServerHooks } from "../../adapters/node/server.js";
-import type { Inspector } from "../../core/inspect.js";
+import type { Inspector } from "../../core/room/inspect.js";
 import type { Logger } from "../../core/log.js";
 import type { StorageDriver } from "../../storage/driver.js";
 import { isOperator } from "./auth.js";

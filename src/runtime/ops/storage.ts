@@ -1,6 +1,6 @@
 /** A storage driver that counts and times its commits, for the metrics. */
 import type { Batch, StorageDriver } from "../../storage/driver.js";
-import type { RoomRef } from "../../core/storage-api.js";
+import type { RoomRef } from "../../core/api/storage-api.js";
 
 export interface CommitObserver {
   /** A commit finished: its duration in seconds, and whether it failed. */

@@ -1,4 +1,4 @@
-import { Listeners } from "./listeners.js";
+import { Listeners } from "../listeners.js";
 import { toWire } from "./socket-base.js";
 import { ReadyState } from "./socket.js";
 import type { RawSocket, SocketSink } from "./socket.js";
@@ -9,7 +9,7 @@ import type {
   OpenEventLike,
   StubSocket,
   WSMessage,
-} from "./types.js";
+} from "../api/types.js";
 
 function copyBytes(data: Uint8Array): ArrayBuffer {
   return data.slice().buffer as ArrayBuffer;

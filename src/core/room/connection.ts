@@ -1,9 +1,9 @@
-import { PartyhouseError } from "./errors.js";
+import { PartyhouseError } from "../errors.js";
 import type { OutputGate } from "./output-gate.js";
-import { SocketBase, copyMessage } from "./socket-base.js";
-import type { SocketHooks } from "./socket-base.js";
-import type { RawSocket } from "./socket.js";
-import type { Connection, ConnectionSetStateFn, ConnectionState, WSMessage } from "./types.js";
+import { SocketBase, copyMessage } from "../wire/socket-base.js";
+import type { SocketHooks } from "../wire/socket-base.js";
+import type { RawSocket } from "../wire/socket.js";
+import type { Connection, ConnectionSetStateFn, ConnectionState, WSMessage } from "../api/types.js";
 
 /** How a connection's state is copied and measured when the room hibernates. */
 export interface StatePolicy {
@@ -28,7 +28,7 @@ export type ConnectionEvent =
  * A WebSocket connected to a room. Its id, uri, state and tags live here (not in the party
  * instance), so they survive when a hibernating room's instance is dropped.
  */
-export class PartyConnection<TState = unknown> extends SocketBase implements Connection<TState> {
+export class RoomConnection<TState = unknown> extends SocketBase implements Connection<TState> {
   readonly id: string;
   readonly uri: string;
   tags: readonly string[] = NO_TAGS;

@@ -2,9 +2,9 @@
  * The routes parties declare outside `/parties/…` (RAW_ROUTE, see raw-contract.ts), gathered once
  * per set of party exports: `main` first, then config order.
  */
-import { RAW_ROUTE } from "./raw-contract.js";
-import type { RawRoute } from "./raw-contract.js";
-import type { PartyRoute } from "./router.js";
+import { RAW_ROUTE } from "../raw-contract.js";
+import type { RawRoute } from "../raw-contract.js";
+import type { PartyRoute } from "../wire/router.js";
 
 export function declaredRoutes(
   parties: Readonly<Record<string, unknown>>,

@@ -5,15 +5,15 @@
  * whose adapter frames it once for all its sockets (see outgoing.ts).
  */
 import { ConnectionPhase } from "./connection.js";
-import type { PartyConnection } from "./connection.js";
-import { Outgoing } from "./outgoing.js";
+import type { RoomConnection } from "./connection.js";
+import { Outgoing } from "../wire/outgoing.js";
 import type { OutputGate } from "./output-gate.js";
-import { copyMessage, toWire } from "./socket-base.js";
-import { ReadyState } from "./socket.js";
-import type { Connection, WSMessage } from "./types.js";
+import { copyMessage, toWire } from "../wire/socket-base.js";
+import { ReadyState } from "../wire/socket.js";
+import type { Connection, WSMessage } from "../api/types.js";
 
 export class ConnectionSet {
-  readonly #byId = new Map<string, PartyConnection>();
+  readonly #byId = new Map<string, RoomConnection>();
 
   constructor(private readonly outbox: OutputGate) {}
 
@@ -22,16 +22,16 @@ export class ConnectionSet {
   }
 
   /** Joins the room; a newer socket with the same `?_pk=` id takes the older one's place. */
-  add(conn: PartyConnection): void {
+  add(conn: RoomConnection): void {
     this.#byId.set(conn.id, conn);
   }
 
   /** Leaves the room, unless a newer connection with the same id took its place. */
-  forget(conn: PartyConnection): void {
+  forget(conn: RoomConnection): void {
     if (this.#byId.get(conn.id) === conn) this.#byId.delete(conn.id);
   }
 
-  values(): IterableIterator<PartyConnection> {
+  values(): IterableIterator<RoomConnection> {
     return this.#byId.values();
   }
 
@@ -46,7 +46,7 @@ export class ConnectionSet {
   }
 
   /** `room.getConnections(tag?)`: open sockets, with the tag if one is given. */
-  *open(tag?: string): IterableIterator<Connection> {
+  *list(tag?: string): IterableIterator<Connection> {
     for (const conn of this.#byId.values()) {
       if (conn.readyState !== ReadyState.OPEN) continue;
       if (tag === undefined || conn.tags.includes(tag)) yield conn;
@@ -87,7 +87,7 @@ export class ConnectionSet {
 }
 
 function sendTo(
-  members: Iterable<PartyConnection>,
+  members: Iterable<RoomConnection>,
   size: number,
   msg: WSMessage,
   without: string[] | undefined,

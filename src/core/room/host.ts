@@ -1,17 +1,17 @@
 import { AlarmScheduler } from "./alarms.js";
-import { CloseCode } from "./close-codes.js";
-import { errorMessage, PartyhouseError } from "./errors.js";
-import type { Limits } from "./limits.js";
-import type { Logger } from "./log.js";
+import { CloseCode } from "../close-codes.js";
+import { errorMessage, PartyhouseError } from "../errors.js";
+import type { Limits } from "../limits.js";
+import type { Logger } from "../log.js";
 import type { PartyDef } from "./party-def.js";
-import { LocalPlacement } from "./placement.js";
-import type { Placement, RoomLocation } from "./placement.js";
-import { RoomRuntime } from "./room-runtime.js";
+import { LocalPlacement } from "../placement.js";
+import type { Placement, RoomLocation } from "../placement.js";
+import { LiveRoom } from "./live-room.js";
 import type { RoomIdentity, RoomShared } from "./room-shared.js";
-import type { StorageProvider } from "./storage-api.js";
+import type { StorageProvider } from "../api/storage-api.js";
 import { createParties } from "./stubs.js";
 import type { StubTarget } from "./stubs.js";
-import type { AssetFetcher, Context, Parties, Room } from "./types.js";
+import type { AssetFetcher, Context, Parties, Room } from "../api/types.js";
 
 export interface HostOptions {
   /** Every party by name; `main` must be present. */
@@ -50,7 +50,7 @@ const noReader = { onStorageRead() {} };
  * room through it, and it asks the placement before it takes a room on.
  */
 export class RoomHost {
-  private readonly rooms = new Map<string, RoomRuntime>();
+  private readonly rooms = new Map<string, LiveRoom>();
   private defs: ReadonlyMap<string, PartyDef>;
   readonly shared: RoomShared;
   readonly alarms: AlarmScheduler;
@@ -166,7 +166,7 @@ export class RoomHost {
    * The one entrance to a room: the live room, or the room taken on now if the placement says it
    * belongs here. A live room answers synchronously (the hot path of every request to it).
    */
-  enter(party: string, room: string): RoomRuntime | Promise<RoomRuntime> {
+  enter(party: string, room: string): LiveRoom | Promise<LiveRoom> {
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
     const live = this.rooms.get(`${party}\u0000${room}`);
@@ -182,7 +182,7 @@ export class RoomHost {
     return this.takeOn(def, room, where);
   }
 
-  private takeOn(def: PartyDef, room: string, where: RoomLocation): RoomRuntime {
+  private takeOn(def: PartyDef, room: string, where: RoomLocation): LiveRoom {
     if (where.kind !== "here") {
       // Forwarding to the owner arrives with the distributed mode.
       throw new PartyhouseError(
@@ -197,7 +197,7 @@ export class RoomHost {
     if (raced !== undefined) return raced;
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
-    const rt = new RoomRuntime(def, room, this.shared);
+    const rt = new LiveRoom(def, room, this.shared);
     this.rooms.set(key, rt);
     this.options.log.debug("room created", { party: def.name, room });
     this.loadAlarm(rt);
@@ -205,12 +205,12 @@ export class RoomHost {
   }
 
   /** The live room, if any: never takes one on (inspection, eviction). */
-  peek(party: string, room: string): RoomRuntime | undefined {
+  peek(party: string, room: string): LiveRoom | undefined {
     return this.rooms.get(`${party}\u0000${room}`);
   }
 
   /** Every live room (inspection). */
-  liveRooms(): IterableIterator<RoomRuntime> {
+  liveRooms(): IterableIterator<LiveRoom> {
     return this.rooms.values();
   }
 
@@ -218,7 +218,7 @@ export class RoomHost {
    * A room taken on learns its stored alarm now. Skipped when the scheduler already knows it (a
    * sweep read it) or it changed while the read ran (the change is newer than what was read).
    */
-  private loadAlarm(rt: RoomRuntime): void {
+  private loadAlarm(rt: LiveRoom): void {
     const party = rt.def.name;
     if (this.alarms.has(party, rt.id)) return;
     const seen = rt.alarmChanges;
@@ -287,7 +287,7 @@ export class RoomHost {
   }
 
   /** Drops a room from this process: its instance, its storage state, its placement. */
-  private drop(key: string, rt: RoomRuntime): void {
+  private drop(key: string, rt: LiveRoom): void {
     this.rooms.delete(key);
     rt.dispose();
     this.options.log.debug("room evicted", { party: rt.def.name, room: rt.id });

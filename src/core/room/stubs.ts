@@ -1,7 +1,7 @@
-import { PartyhouseError } from "./errors.js";
-import { createMemorySocketPair } from "./memory-socket.js";
-import { matchPartyPath } from "./router.js";
-import type { Parties, Stub, StubSocket } from "./types.js";
+import { PartyhouseError } from "../errors.js";
+import { createMemorySocketPair } from "../wire/memory-socket.js";
+import { matchPartyPath } from "../wire/router.js";
+import type { Parties, Stub, StubSocket } from "../api/types.js";
 
 /** What a stub needs from the host: direct access to a room, skipping onBefore* as PartyKit does. */
 export interface StubTarget {

@@ -12,7 +12,7 @@
  * interleave anyway.
  */
 import { PartyhouseError, errorMessage } from "../core/errors.js";
-import type { RoomRef } from "../core/storage-api.js";
+import type { RoomRef } from "../core/api/storage-api.js";
 import type { RoomCache } from "./cache.js";
 import { decodeValue } from "./codec.js";
 import type { Entry, KeyRange, MaybePromise, StorageDriver } from "./driver.js";
@@ -40,7 +40,7 @@ export interface ReadOptions {
   readonly noCache?: boolean;
 }
 
-export class RoomCore {
+export class RoomEngine {
   /** Oldest first: at most one sealed layer (being committed), then the open one. */
   readonly #layers: Layer[] = [];
   #committing = false;

@@ -1,21 +1,21 @@
-import { CloseCode, truncateReason } from "./close-codes.js";
-import { errorMessage, PartyhouseError } from "./errors.js";
-import type { RoomHost } from "./host.js";
-import { executionContext, fetchLobby, roomLobby } from "./lobby.js";
-import type { Logger } from "./log.js";
-import type { PartyDef, PartyStatics } from "./party-def.js";
+import { CloseCode, truncateReason } from "../close-codes.js";
+import { errorMessage, PartyhouseError } from "../errors.js";
+import type { RoomHost } from "../room/host.js";
+import { executionContext, fetchLobby, roomLobby } from "../room/lobby.js";
+import type { Logger } from "../log.js";
+import type { PartyDef, PartyStatics } from "../room/party-def.js";
 import { matchPartyPath, pathnameOf } from "./router.js";
 import type { PartyRoute } from "./router.js";
 import { SocketBase } from "./socket-base.js";
 import type { RawSocket, SocketSink } from "./socket.js";
-import type { FetchSocket } from "./types.js";
+import type { FetchSocket } from "../api/types.js";
 
 /** The party wrote its own response on the raw transport (Socket.IO). */
 export const HANDLED: unique symbol = Symbol("partyhouse.handled") as never;
 
 export type UpgradeResult =
   | { kind: "response"; response: Response }
-  | { kind: "accept"; open(raw: RawSocket): SocketSink }
+  | { kind: "accept"; attach(socket: RawSocket): SocketSink }
   | { kind: "handled" };
 
 export interface AppOptions {
@@ -48,14 +48,15 @@ export class PartyApp {
 
   private route(
     request: Request,
-  ): { route: PartyRoute; def: PartyDef | undefined; raw: boolean } | null {
+  ): { route: PartyRoute; def: PartyDef | undefined; declared: boolean } | null {
     const pathname = pathnameOf(request.url);
     const route = matchPartyPath(pathname);
-    if (route !== null) return { route, def: this.host.getDef(route.party), raw: false };
+    if (route !== null) return { route, def: this.host.getDef(route.party), declared: false };
     if (this.options.rawRoute) {
       // The pathname is already cut out; a route parses the URL only for a path it owns.
-      const raw = this.options.rawRoute(pathname, request.url);
-      if (raw !== null) return { route: raw, def: this.host.getDef(raw.party), raw: true };
+      const found = this.options.rawRoute(pathname, request.url);
+      if (found !== null)
+        return { route: found, def: this.host.getDef(found.party), declared: true };
     }
     return null;
   }
@@ -100,8 +101,8 @@ export class PartyApp {
     }
   }
 
-  /** Answers an HTTP request. `raw` is the adapter's native request, for raw parties. */
-  async fetch(request: Request, raw?: unknown): Promise<Response | typeof HANDLED> {
+  /** Answers an HTTP request. `native` is the adapter's own request, for raw parties. */
+  async fetch(request: Request, native?: unknown): Promise<Response | typeof HANDLED> {
     try {
       const hit = this.route(request);
       if (hit === null) return await this.fetchOther(request);
@@ -109,7 +110,7 @@ export class PartyApp {
       if (def === undefined) return noSuchParty(route.party);
       const bad = this.checkRoomId(route.room);
       if (bad) return bad;
-      if (def.wantsRaw && raw !== undefined) {
+      if (def.wantsRaw && native !== undefined) {
         // The party's gate guards its raw transport too (every Socket.IO polling request);
         // only its answer counts, since the transport reads the original request.
         const gate = await this.runBefore(
@@ -119,7 +120,7 @@ export class PartyApp {
           route,
         );
         if (gate instanceof Response) return gate;
-        await (await this.host.enter(route.party, route.room)).raw("request", raw);
+        await (await this.host.enter(route.party, route.room)).handOver("request", native);
         return HANDLED;
       }
       const next = await this.runBefore(
@@ -159,7 +160,7 @@ export class PartyApp {
   }
 
   /** Decides what to do with a WebSocket upgrade. */
-  async upgrade(request: Request, raw?: unknown): Promise<UpgradeResult> {
+  async upgrade(request: Request, native?: unknown): Promise<UpgradeResult> {
     try {
       const hit = this.route(request);
       if (hit === null) return await this.upgradeOther(request);
@@ -167,7 +168,7 @@ export class PartyApp {
       if (def === undefined) return { kind: "response", response: noSuchParty(route.party) };
       const bad = this.checkRoomId(route.room);
       if (bad) return { kind: "response", response: bad };
-      if (def.wantsRaw && raw !== undefined) {
+      if (def.wantsRaw && native !== undefined) {
         const gate = await this.runBefore(
           def.statics.onBeforeConnect,
           "onBeforeConnect",
@@ -175,7 +176,7 @@ export class PartyApp {
           route,
         );
         if (gate instanceof Response) return { kind: "response", response: gate };
-        await (await this.host.enter(route.party, route.room)).raw("upgrade", raw);
+        await (await this.host.enter(route.party, route.room)).handOver("upgrade", native);
         return { kind: "handled" };
       }
       const next = await this.runBefore(
@@ -194,7 +195,7 @@ export class PartyApp {
         return { kind: "response", response: roomFailed(e) };
       }
       const connId = new URL(final.url).searchParams.get("_pk") || crypto.randomUUID();
-      return { kind: "accept", open: (socket) => room.connect(socket, connId, final) };
+      return { kind: "accept", attach: (socket) => room.connect(socket, connId, final) };
     } catch (e) {
       return { kind: "response", response: this.pipelineError("upgrade", e) };
     }
@@ -216,8 +217,8 @@ export class PartyApp {
     const log = this.options.log;
     return {
       kind: "accept",
-      open: (raw) => {
-        const socket = new SocketBase(raw, {
+      attach: (wire) => {
+        const socket = new SocketBase(wire, {
           onListenerError: (e) =>
             log.error("PH_ERR_HANDLER", `onSocket listener: ${errorMessage(e)}`),
         }) as SocketBase & { request: Request };

@@ -1,7 +1,7 @@
-import { noopAnalytics } from "./analytics.js";
-import type { ExecutionContext, FetchLobby, Lobby } from "./types.js";
+import { noopAnalytics } from "../analytics.js";
+import type { ExecutionContext, FetchLobby, Lobby } from "../api/types.js";
 import type { RoomShared } from "./room-shared.js";
-import type { Logger } from "./log.js";
+import type { Logger } from "../log.js";
 
 /** The lobby static handlers receive (onFetch, onSocket, onCron): no room yet. */
 export function fetchLobby(shared: RoomShared): FetchLobby {

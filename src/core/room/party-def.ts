@@ -1,6 +1,6 @@
-import { PartyhouseError } from "./errors.js";
-import { BUSY, DISPOSE, RAW_HANDLER } from "./raw-contract.js";
-import type { RawHandlerInstance } from "./raw-contract.js";
+import { PartyhouseError } from "../errors.js";
+import { BUSY, DISPOSE, RAW_HANDLER } from "../raw-contract.js";
+import type { RawHandlerInstance } from "../raw-contract.js";
 import type {
   Connection,
   ConnectionContext,
@@ -9,10 +9,10 @@ import type {
   Server,
   Worker,
   WSMessage,
-} from "./types.js";
+} from "../api/types.js";
 
-export { BUSY, DISPOSE, RAW_HANDLER } from "./raw-contract.js";
-export type { RawHandlerInstance } from "./raw-contract.js";
+export { BUSY, DISPOSE, RAW_HANDLER } from "../raw-contract.js";
+export type { RawHandlerInstance } from "../raw-contract.js";
 
 /** Static handlers, the same for both the class and the module form. */
 export interface PartyStatics {

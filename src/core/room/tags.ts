@@ -1,4 +1,4 @@
-import { PartyhouseError } from "./errors.js";
+import { PartyhouseError } from "../errors.js";
 
 /**
  * The tags of a new connection: its id first, then what getConnectionTags returned. In hibernating

@@ -1,6 +1,6 @@
-import { errorMessage } from "./errors.js";
-import type { Logger } from "./log.js";
-import type { AlarmRow } from "./storage-api.js";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { AlarmRow } from "../api/storage-api.js";
 
 /** setTimeout's longest delay; a later alarm re-arms itself when this one fires. */
 const MAX_DELAY = 2 ** 31 - 1;

@@ -1,9 +1,9 @@
-import { ConnectionPhase, PartyConnection } from "./connection.js";
+import { ConnectionPhase, RoomConnection } from "./connection.js";
 import type { ConnectionEvent } from "./connection.js";
-import { CloseCode, truncateReason } from "./close-codes.js";
-import { errorMessage, PartyhouseError } from "./errors.js";
-import type { ErrorCode } from "./errors.js";
-import { RAW_HANDLER } from "./raw-contract.js";
+import { CloseCode, truncateReason } from "../close-codes.js";
+import { errorMessage, PartyhouseError } from "../errors.js";
+import type { ErrorCode } from "../errors.js";
+import { RAW_HANDLER } from "../raw-contract.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
 import { EventGate } from "./event-gate.js";
 import { OutputGate } from "./output-gate.js";
@@ -11,11 +11,11 @@ import { RoomFacade } from "./room-facade.js";
 import { normalizeTags } from "./tags.js";
 import type { RoomShared } from "./room-shared.js";
 import { ConnectionSet } from "./connection-set.js";
-import type { SocketHooks } from "./socket-base.js";
-import { ReadyState } from "./socket.js";
-import type { RawSocket, SocketSink } from "./socket.js";
-import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
-import type { Connection, ConnectionContext, Room, WSMessage } from "./types.js";
+import type { SocketHooks } from "../wire/socket-base.js";
+import { ReadyState } from "../wire/socket.js";
+import type { RawSocket, SocketSink } from "../wire/socket.js";
+import type { DurableStorage, RoomStorageControl } from "../api/storage-api.js";
+import type { Connection, ConnectionContext, Room, WSMessage } from "../api/types.js";
 
 /**
  * One live room: the platform side of a PartyKit room (what a Durable Object is on Cloudflare).
@@ -25,7 +25,7 @@ import type { Connection, ConnectionContext, Room, WSMessage } from "./types.js"
  * Ordering: every event goes through the EventGate, which queues while the room is held (the instance is
  * starting, or user code is inside blockConcurrencyWhile) and drains in arrival order.
  */
-export class RoomRuntime implements SocketHooks {
+export class LiveRoom implements SocketHooks {
   readonly connections: ConnectionSet;
   readonly facade: Room;
   /** Opened on first use: many rooms never touch storage. */
@@ -152,7 +152,7 @@ export class RoomRuntime implements SocketHooks {
   }
 
   /** Starts the instance and waits until an event may run: what every entry point does first. */
-  private async opened(): Promise<PartyInstance> {
+  private async whenReady(): Promise<PartyInstance> {
     const instance = await this.ensureStarted();
     await this.gate.whenOpen();
     return instance;
@@ -161,7 +161,7 @@ export class RoomRuntime implements SocketHooks {
   /** onRequest's Response leaves once the writes before it are durable (output gate). */
   request(req: Request): Promise<Response> {
     return this.tracked(async () => {
-      const response = await (await this.opened()).onRequest(req);
+      const response = await (await this.whenReady()).onRequest(req);
       const durable = this.outbox.settled();
       if (durable !== undefined) await durable;
       return response;
@@ -177,14 +177,14 @@ export class RoomRuntime implements SocketHooks {
     await this.tracked(() => this.ensureStarted());
   }
 
-  /** Hands a raw transport object to a party that asked for it (Socket.IO). */
-  raw(kind: "request" | "upgrade", raw: unknown): Promise<void> {
+  /** Hands the adapter's own request or upgrade to a party that takes it (Socket.IO). */
+  handOver(kind: "request" | "upgrade", native: unknown): Promise<void> {
     return this.tracked(async () => {
-      const instance = await this.opened();
+      const instance = await this.whenReady();
       if (instance.raw === undefined) {
         throw new PartyhouseError("PH_ERR_INTERNAL", `party "${this.def.name}" has no raw handler`);
       }
-      instance.raw[RAW_HANDLER](kind, raw);
+      instance.raw[RAW_HANDLER](kind, native);
     });
   }
 
@@ -198,7 +198,7 @@ export class RoomRuntime implements SocketHooks {
    * can push to listen-only clients with broadcast.
    */
   connect(raw: RawSocket, connId: string, request: Request): SocketSink {
-    const conn = new PartyConnection(
+    const conn = new RoomConnection(
       raw,
       this,
       connId,
@@ -210,10 +210,10 @@ export class RoomRuntime implements SocketHooks {
     return new ConnectionSink(this, conn);
   }
 
-  private async accept(conn: PartyConnection, request: Request): Promise<void> {
+  private async accept(conn: RoomConnection, request: Request): Promise<void> {
     const ctx: ConnectionContext = { request };
     try {
-      const instance = await this.opened();
+      const instance = await this.whenReady();
       // Hibernating rooms keep state as Cloudflare attachments: cloned and size-limited.
       if (instance.hibernate) conn.statePolicy = this.shared.hibernatingState;
       if (this.connections.size >= this.shared.limits.maxConnectionsPerRoom) {
@@ -251,7 +251,7 @@ export class RoomRuntime implements SocketHooks {
   }
 
   /** @internal a message from the wire: the hot path, so no closure or event object unless needed. */
-  onSocketMessage(conn: PartyConnection, data: string | ArrayBuffer): void {
+  onSocketMessage(conn: RoomConnection, data: string | ArrayBuffer): void {
     this.activity++;
     if (conn.phase !== ConnectionPhase.OPEN) {
       if (conn.phase === ConnectionPhase.CONNECTING && this.admitPending(conn, data)) {
@@ -272,7 +272,7 @@ export class RoomRuntime implements SocketHooks {
    * maxPendingBytes): past either, the queue is dropped and the socket closed with 1008; its
    * later messages are ignored. onConnect still finishes, and onClose follows as for any close.
    */
-  private admitPending(conn: PartyConnection, data: string | ArrayBuffer): boolean {
+  private admitPending(conn: RoomConnection, data: string | ArrayBuffer): boolean {
     if (conn.pendingBytes < 0) return false;
     const { maxPendingMessages, maxPendingBytes } = this.shared.limits;
     conn.pendingBytes += typeof data === "string" ? data.length : data.byteLength;
@@ -291,7 +291,7 @@ export class RoomRuntime implements SocketHooks {
   }
 
   /** @internal close and error from the wire. */
-  onSocketEvent(conn: PartyConnection, event: ConnectionEvent): void {
+  onSocketEvent(conn: RoomConnection, event: ConnectionEvent): void {
     this.activity++;
     if (event.type === "close" || event.type === "error") {
       // The manager forgets a closed socket at once, so getConnections() inside onClose skips it.
@@ -306,7 +306,7 @@ export class RoomRuntime implements SocketHooks {
 
   private deliverMessage(
     instance: PartyInstance,
-    conn: PartyConnection,
+    conn: RoomConnection,
     data: string | ArrayBuffer,
   ): void {
     try {
@@ -318,7 +318,7 @@ export class RoomRuntime implements SocketHooks {
     if (conn.hasListeners("message")) conn.emit("message", { type: "message", data, target: conn });
   }
 
-  private dispatch(conn: PartyConnection, event: ConnectionEvent): void {
+  private dispatch(conn: RoomConnection, event: ConnectionEvent): void {
     // A socket whose connect failed was closed with 1011 and never reaches the handlers.
     if (conn.phase !== ConnectionPhase.OPEN) return;
     // On workerd a socket that failed (a protocol error, an oversized message) reports onError
@@ -386,7 +386,7 @@ export class RoomRuntime implements SocketHooks {
   }
 
   /** Drops a connection from the room, unless a newer one with the same id took its place. */
-  private forget(conn: PartyConnection): void {
+  private forget(conn: RoomConnection): void {
     this.connections.forget(conn);
   }
 
@@ -401,7 +401,7 @@ export class RoomRuntime implements SocketHooks {
   }
 
   getConnections(tag?: string): IterableIterator<Connection> {
-    return this.connections.open(tag);
+    return this.connections.list(tag);
   }
 
   // ---- Alarms --------------------------------------------------------------
@@ -412,7 +412,7 @@ export class RoomRuntime implements SocketHooks {
    */
   alarm(time?: number): Promise<void> {
     return this.tracked(async () => {
-      const instance = await this.opened();
+      const instance = await this.whenReady();
       if (time !== undefined) this.storage.alarmFiring(time);
       try {
         await instance.onAlarm();
@@ -512,8 +512,8 @@ const nextTask: (fn: () => void) => void =
 /** Feeds wire events into the room: one small object per connection instead of three closures. */
 class ConnectionSink implements SocketSink {
   constructor(
-    private readonly rt: RoomRuntime,
-    private readonly conn: PartyConnection,
+    private readonly rt: LiveRoom,
+    private readonly conn: RoomConnection,
   ) {}
   message(data: string | ArrayBuffer): void {
     this.rt.onSocketMessage(this.conn, data);

@@ -1,8 +1,8 @@
-import { Listeners } from "./listeners.js";
+import { Listeners } from "../listeners.js";
 import { ReadyState } from "./socket.js";
 import type { Outgoing } from "./outgoing.js";
 import type { RawSocket } from "./socket.js";
-import type { EventMapLike, WSMessage } from "./types.js";
+import type { EventMapLike, WSMessage } from "../api/types.js";
 
 /** Turns what user code passes to send() into what a RawSocket takes, without copying. */
 export function toWire(data: WSMessage): { data: string | Uint8Array; binary: boolean } {

@@ -4,8 +4,8 @@
  * host can change shape (and rooms can move to other processes) without breaking them.
  */
 import type { RoomHost } from "./host.js";
-import type { RoomRuntime } from "./room-runtime.js";
-import type { DurableStorage } from "./storage-api.js";
+import type { LiveRoom } from "./live-room.js";
+import type { DurableStorage } from "../api/storage-api.js";
 
 /** A snapshot of one live room. */
 export interface RoomInfo {
@@ -44,7 +44,7 @@ export interface Inspector {
   storage(party: string, room: string): Promise<DurableStorage>;
 }
 
-function infoOf(rt: RoomRuntime): RoomInfo {
+function infoOf(rt: LiveRoom): RoomInfo {
   return {
     party: rt.def.name,
     room: rt.id,

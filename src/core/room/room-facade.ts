@@ -1,11 +1,11 @@
-import { noopAnalytics } from "./analytics.js";
-import { internalIdFor } from "./internal-id.js";
+import { noopAnalytics } from "../analytics.js";
+import { internalIdFor } from "../internal-id.js";
 import type { RoomShared } from "./room-shared.js";
-import type { DurableStorage } from "./storage-api.js";
-import type { AnalyticsLike, Connection, Context, Parties, Room, WSMessage } from "./types.js";
+import type { DurableStorage } from "../api/storage-api.js";
+import type { AnalyticsLike, Connection, Context, Parties, Room, WSMessage } from "../api/types.js";
 
 /**
- * What the facade needs of the room behind it (the RoomRuntime). Declared here, so the facade
+ * What the facade needs of the room behind it (the LiveRoom). Declared here, so the facade
  * does not import the runtime that creates it.
  */
 export interface FacadeTarget {
@@ -20,7 +20,7 @@ export interface FacadeTarget {
 }
 
 /**
- * The `Party.Room` object user code receives, backed by a RoomRuntime. A class, so its methods
+ * The `Party.Room` object user code receives, backed by a LiveRoom. A class, so its methods
  * live once on the prototype: a host may keep tens of thousands of these.
  */
 export class RoomFacade implements Room {

@@ -1,8 +1,8 @@
 import type { StatePolicy } from "./connection.js";
-import type { Limits } from "./limits.js";
-import type { Logger } from "./log.js";
-import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
-import type { AssetFetcher, Context, Parties } from "./types.js";
+import type { Limits } from "../limits.js";
+import type { Logger } from "../log.js";
+import type { DurableStorage, RoomStorageControl } from "../api/storage-api.js";
+import type { AssetFetcher, Context, Parties } from "../api/types.js";
 
 /** Which live room a reset is for (the host checks it is still the live one). */
 export interface RoomIdentity {
