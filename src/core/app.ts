@@ -1,5 +1,7 @@
 import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
+import { enterOrForward, ERROR_CODE_HEADER } from "./forwarding.js";
+import type { Via } from "./forwarding.js";
 import type { RoomHost } from "./host.js";
 import { executionContext, fetchLobby, roomLobby } from "./lobby.js";
 import type { Logger } from "./log.js";
@@ -84,8 +86,10 @@ export class PartyApp {
     what: string,
     request: Request,
     route: PartyRoute,
+    via: Via,
   ): Promise<unknown> {
-    if (hook === undefined) return request;
+    // A forwarded request already passed the hook on the node that received it.
+    if (hook === undefined || via === "node") return request;
     try {
       return await hook(
         new Request(request.url, request),
@@ -100,8 +104,15 @@ export class PartyApp {
     }
   }
 
-  /** Answers an HTTP request. `raw` is the adapter's native request, for raw parties. */
-  async fetch(request: Request, raw?: unknown): Promise<Response | typeof HANDLED> {
+  /**
+   * Answers an HTTP request. `raw` is the adapter's native request, for raw parties and
+   * forwarding; `via` says whether another node forwarded it (see forwarding.ts).
+   */
+  async fetch(
+    request: Request,
+    raw?: unknown,
+    via: Via = "client",
+  ): Promise<Response | typeof HANDLED> {
     try {
       const hit = this.route(request);
       if (hit === null) return await this.fetchOther(request);
@@ -117,9 +128,14 @@ export class PartyApp {
           "onBeforeRequest",
           withoutBody(request),
           route,
+          via,
         );
         if (gate instanceof Response) return gate;
-        await (await this.host.enter(route.party, route.room)).raw("request", raw);
+        const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+          f.fetch(url, request, raw),
+        );
+        if ("answer" in at) return at.answer === "handled" ? HANDLED : at.answer;
+        await at.room.raw("request", raw);
         return HANDLED;
       }
       const next = await this.runBefore(
@@ -127,6 +143,7 @@ export class PartyApp {
         "onBeforeRequest",
         request,
         route,
+        via,
       );
       if (next instanceof Response) return next;
       if (!def.hasOnRequest) {
@@ -140,7 +157,11 @@ export class PartyApp {
       // PartyKit hands whatever onBeforeRequest returned to the room's fetch, so anything but a
       // Request fails there as an invalid URL.
       if (!(next instanceof Request)) throw new TypeError(`Invalid URL: ${String(next)}`);
-      const room = await this.host.enter(route.party, route.room);
+      const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+        f.fetch(url, next, raw),
+      );
+      if ("answer" in at) return at.answer === "handled" ? HANDLED : at.answer;
+      const room = at.room;
       try {
         return await room.request(next);
       } catch (e) {
@@ -158,8 +179,8 @@ export class PartyApp {
     }
   }
 
-  /** Decides what to do with a WebSocket upgrade. */
-  async upgrade(request: Request, raw?: unknown): Promise<UpgradeResult> {
+  /** Decides what to do with a WebSocket upgrade (`raw` and `via` as for `fetch`). */
+  async upgrade(request: Request, raw?: unknown, via: Via = "client"): Promise<UpgradeResult> {
     try {
       const hit = this.route(request);
       if (hit === null) return await this.upgradeOther(request);
@@ -173,9 +194,13 @@ export class PartyApp {
           "onBeforeConnect",
           request,
           route,
+          via,
         );
         if (gate instanceof Response) return { kind: "response", response: gate };
-        await (await this.host.enter(route.party, route.room)).raw("upgrade", raw);
+        const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+          f.upgrade(url, request, raw),
+        );
+        if ("room" in at) await at.room.raw("upgrade", raw);
         return { kind: "handled" };
       }
       const next = await this.runBefore(
@@ -183,11 +208,18 @@ export class PartyApp {
         "onBeforeConnect",
         request,
         route,
+        via,
       );
       if (next instanceof Response) return { kind: "response", response: next };
       // Anything else but a Request (undefined included) connects with the original request.
       const final = next instanceof Request ? next : request;
-      const room = await this.host.enter(route.party, route.room);
+      const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+        raw === undefined
+          ? Promise.reject(new Error("no raw upgrade to forward"))
+          : f.upgrade(url, final, raw),
+      );
+      if ("answer" in at) return { kind: "handled" };
+      const room = at.room;
       try {
         await room.ready();
       } catch (e) {
@@ -205,7 +237,9 @@ export class PartyApp {
     const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
     this.options.log.error(code, `${what} error: ${errorMessage(e)}`);
     const status = e instanceof PartyhouseError && e.status !== 500 ? e.status : 500;
-    return new Response(errorMessage(e), { status });
+    // The code travels in a header so a node that forwarded this request can tell a "not owner"
+    // 503 (retry after re-resolving) from the room's own answers.
+    return new Response(errorMessage(e), { status, headers: { [ERROR_CODE_HEADER]: code } });
   }
 
   private async upgradeOther(request: Request): Promise<UpgradeResult> {
