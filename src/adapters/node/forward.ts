@@ -33,6 +33,8 @@ const HOP_BY_HOP = new Set([
   "transfer-encoding",
   "upgrade",
   "host",
+  // The receiving node already answered the client's 100-continue.
+  "expect",
 ]);
 /** What a WebSocket client library sets itself on a stub's socket. */
 const WS_OWN = /^sec-websocket-(key|version|extensions)$/;
