@@ -66,6 +66,9 @@ class Room implements Party.Server {
     return req;
   }
   constructor(readonly room: Party.Room) {}
+  onStart() {
+    if (this.room.id === "r-fail") throw new Error(`start failed on ${this.node}`);
+  }
   get node(): string {
     return String(this.room.env.NODE);
   }
@@ -332,6 +335,19 @@ describe("forwarding to the owner", () => {
     assert.deepEqual(await c3.closed, { code: 4002, reason: "client says bye" });
     await waitFor(() => b.inspect.room("main", "r4")?.connections.length === 1, 10_000, "c3 gone");
     direct.close();
+  });
+
+  it("passes the owner's refusal of an upgrade (before its 101) back as its HTTP answer", async () => {
+    const res = await refusal(wsUrl(a, "/parties/main/r-fail"));
+    assert.equal(res.statusCode, 500);
+    const body = await new Promise<string>((resolve) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve(text));
+    });
+    assert.equal(body, "start failed on B");
+    const http = await fetch(`${a.url}/parties/main/r-fail`);
+    assert.deepEqual([http.status, await http.text()], [500, "start failed on B"]);
   });
 
   it("works with partysocket through A", async () => {

@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import type { Duplex } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { WebSocket } from "ws";
-import { errorMessage } from "../../core/errors.js";
+import { errorMessage, PartyhouseError } from "../../core/errors.js";
 import { ERROR_CODE_HEADER, NOT_OWNER } from "../../core/forwarding.js";
 import type { Forwarder, NotOwner } from "../../core/forwarding.js";
 import type { Logger } from "../../core/log.js";
@@ -185,7 +185,11 @@ export function createNodeForwarder(options: { secret: string; log: Logger }): N
       log.warn(`forwarding ${request.method} ${path} to ${url}: ${errorMessage(e)}`);
       // Nothing reached the client yet; a request without a body can go to a re-resolved owner.
       if (body === null) return NOT_OWNER;
-      throw e;
+      throw new PartyhouseError(
+        "PH_ERR_NOT_OWNER",
+        `the owner of ${path} (${url}) could not be reached: ${errorMessage(e)}`,
+        { status: 503 },
+      );
     }
     if (body === null && isNotOwner(res)) {
       res.resume();
