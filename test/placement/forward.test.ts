@@ -421,6 +421,27 @@ describe("forwarding to the owner", () => {
     assert.ok(b.inspect.room("main", "r7"));
   });
 
+  it("cuts the pipes of a forwarding node that shuts down; the owner sees the socket go", async () => {
+    const placement = new ElsewherePlacement(["r"]);
+    placement.owner = b.url;
+    const relay = await serve({
+      parties: { main: Room, sio: Sio },
+      env: { NODE: "C" },
+      placement,
+      clusterSecret: SECRET,
+    });
+    const c = await new Client(wsUrl(relay, "/parties/main/r10?_pk=cut")).open();
+    assert.equal(await c.next(), "hello r10 on B before C");
+    assert.deepEqual(b.inspect.room("main", "r10")?.connections, ["cut"]);
+    await relay.close();
+    assert.equal((await c.closed).code, 1006);
+    await waitFor(
+      () => (b.inspect.room("main", "r10")?.connections.length ?? 0) === 0,
+      10_000,
+      "gone on B",
+    );
+  });
+
   it("refuses node headers without a valid, fresh signature (403 PH_ERR_NODE_AUTH)", async () => {
     seen.length = 0;
     const path = "/parties/main/r8";
