@@ -12,9 +12,9 @@ import type { IncomingMessage } from "node:http";
 import type { Namespace, Server as IOServer, ServerOptions } from "socket.io";
 import { toWebRequest } from "../adapters/node/request.js";
 import { writeWebResponse } from "../adapters/node/response.js";
-import type { NodeRawRequest } from "../adapters/node/server.js";
+import type { RawRequest as NodeRawRequest } from "../raw-party.js";
 import { PartyhouseError } from "../core/errors.js";
-import { RAW_HANDLER } from "../core/party-def.js";
+import { RAW_HANDLER } from "../raw-party.js";
 import type {
   Connection,
   ExecutionContext,

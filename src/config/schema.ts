@@ -60,7 +60,8 @@ const serveObject: Schema = {
   },
 };
 
-const limits: Schema = {
+/** `limits`, as partykit.json and `startPartyhouse({ limits })` both take it (see limits.ts). */
+export const limitsSchema: Schema = {
   kind: "object",
   props: Object.fromEntries(
     Object.keys(defaultLimits).map((key) => [
@@ -124,7 +125,7 @@ export const configSchema: Schema = {
     },
     observability: { kind: "object", props: { enabled: bool, head_sampling_rate: num } },
     // partyhouse's own: resource limits (see src/core/limits.ts).
-    limits,
+    limits: limitsSchema,
   },
 };
 

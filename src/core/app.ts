@@ -252,7 +252,6 @@ export class PartyApp {
       kind: "accept",
       open: (raw) => {
         const socket = new SocketBase(raw, {
-          afterSend: () => {},
           onListenerError: (e) =>
             log.error("PH_ERR_HANDLER", `onSocket listener: ${errorMessage(e)}`),
         }) as SocketBase & { request: Request };

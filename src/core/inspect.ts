@@ -48,7 +48,7 @@ function infoOf(rt: RoomRuntime): RoomInfo {
   return {
     party: rt.def.name,
     room: rt.id,
-    connections: [...rt.connections.keys()],
+    connections: [...rt.connections.ids()],
     instance: rt.hasInstance,
     hibernates: rt.hibernates,
   };

@@ -96,6 +96,9 @@ export function createMemorySocketPair(onListenerError: (e: unknown) => void): {
         emit("message", ev);
       });
     },
+    sendShared(message) {
+      server.send(message.data, message.binary);
+    },
     close(code = 1000, reason = "") {
       finish(code, reason, true);
     },

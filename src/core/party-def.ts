@@ -1,4 +1,6 @@
 import { PartyhouseError } from "./errors.js";
+import { BUSY, DISPOSE, RAW_HANDLER } from "./raw-contract.js";
+import type { RawHandlerInstance } from "./raw-contract.js";
 import type {
   Connection,
   ConnectionContext,
@@ -9,28 +11,8 @@ import type {
   WSMessage,
 } from "./types.js";
 
-/**
- * A party that wants the raw transport (Socket.IO's engine.io needs Node's req/res and upgrade
- * socket) sets this symbol as a static property and implements it on the instance. Symbol.for,
- * so a party bundled with its own copy of partyhouse still matches.
- */
-export const RAW_HANDLER: unique symbol = Symbol.for("partyhouse.rawHandler") as never;
-
-/**
- * An instance may report that it holds live resources the platform cannot see (Socket.IO
- * sockets): while this returns true the room is neither evicted nor hibernated.
- */
-export const BUSY: unique symbol = Symbol.for("partyhouse.busy") as never;
-
-/**
- * Called when the platform closes a room's sockets for good (shutdown, code reload): an instance
- * that holds sockets of its own (Socket.IO) closes them and stops its timers.
- */
-export const DISPOSE: unique symbol = Symbol.for("partyhouse.dispose") as never;
-
-export interface RawHandlerInstance {
-  [RAW_HANDLER](kind: "request" | "upgrade", raw: unknown): void;
-}
+export { BUSY, DISPOSE, RAW_HANDLER } from "./raw-contract.js";
+export type { RawHandlerInstance } from "./raw-contract.js";
 
 /** Static handlers, the same for both the class and the module form. */
 export interface PartyStatics {

@@ -1,15 +1,30 @@
 import { noopAnalytics } from "./analytics.js";
 import { internalIdFor } from "./internal-id.js";
-import type { RoomRuntime } from "./room-runtime.js";
+import type { RoomShared } from "./room-shared.js";
 import type { DurableStorage } from "./storage-api.js";
 import type { AnalyticsLike, Connection, Context, Parties, Room, WSMessage } from "./types.js";
+
+/**
+ * What the facade needs of the room behind it (the RoomRuntime). Declared here, so the facade
+ * does not import the runtime that creates it.
+ */
+export interface FacadeTarget {
+  readonly id: string;
+  readonly def: { readonly name: string };
+  readonly shared: Pick<RoomShared, "env" | "context">;
+  readonly storage: DurableStorage;
+  blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>;
+  broadcast(msg: WSMessage, without?: string[]): void;
+  getConnection(id: string): Connection | undefined;
+  getConnections(tag?: string): Iterable<Connection>;
+}
 
 /**
  * The `Party.Room` object user code receives, backed by a RoomRuntime. A class, so its methods
  * live once on the prototype: a host may keep tens of thousands of these.
  */
 export class RoomFacade implements Room {
-  constructor(private readonly rt: RoomRuntime) {}
+  constructor(private readonly rt: FacadeTarget) {}
 
   get id(): string {
     return this.rt.id;

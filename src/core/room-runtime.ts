@@ -3,15 +3,15 @@ import type { ConnectionEvent } from "./connection.js";
 import { CloseCode, truncateReason } from "./close-codes.js";
 import { errorMessage, PartyhouseError } from "./errors.js";
 import type { ErrorCode } from "./errors.js";
-import { RAW_HANDLER } from "./party-def.js";
+import { RAW_HANDLER } from "./raw-contract.js";
 import type { PartyDef, PartyInstance } from "./party-def.js";
 import { EventGate } from "./event-gate.js";
 import { OutputGate } from "./output-gate.js";
 import { RoomFacade } from "./room-facade.js";
 import { normalizeTags } from "./tags.js";
 import type { RoomShared } from "./room-shared.js";
-import { copyMessage, preEncode, toWire } from "./socket-base.js";
-import type { SocketBase, SocketHooks } from "./socket-base.js";
+import { ConnectionSet } from "./connection-set.js";
+import type { SocketHooks } from "./socket-base.js";
 import { ReadyState } from "./socket.js";
 import type { RawSocket, SocketSink } from "./socket.js";
 import type { DurableStorage, RoomStorageControl } from "./storage-api.js";
@@ -26,7 +26,7 @@ import type { Connection, ConnectionContext, Room, WSMessage } from "./types.js"
  * starting, or user code is inside blockConcurrencyWhile) and drains in arrival order.
  */
 export class RoomRuntime implements SocketHooks {
-  readonly connections = new Map<string, PartyConnection>();
+  readonly connections: ConnectionSet;
   readonly facade: Room;
   /** Opened on first use: many rooms never touch storage. */
   private storageHandle: (DurableStorage & RoomStorageControl) | undefined;
@@ -58,6 +58,7 @@ export class RoomRuntime implements SocketHooks {
     readonly shared: RoomShared,
   ) {
     this.facade = new RoomFacade(this);
+    this.connections = new ConnectionSet(this.outbox);
   }
 
   get storage(): DurableStorage & RoomStorageControl {
@@ -80,11 +81,6 @@ export class RoomRuntime implements SocketHooks {
   /** Makes every write so far durable (shutdown); nothing to do if storage was never opened. */
   flushStorage(): Promise<void> {
     return this.storageHandle?.flush() ?? Promise.resolve();
-  }
-
-  /** SocketHooks: enforce the slow-consumer limit after each send. */
-  afterSend(socket: SocketBase): void {
-    if (socket.bufferedAmount > this.shared.limits.maxBufferedBytes) this.closeSlowConsumer(socket);
   }
 
   /** SocketHooks: a throwing hand-attached listener is logged; the others still run. */
@@ -236,7 +232,7 @@ export class RoomRuntime implements SocketHooks {
         conn.pending = null;
         return;
       }
-      this.connections.set(conn.id, conn);
+      this.connections.add(conn);
       await instance.onConnect(conn, ctx);
       conn.accepted = true;
     } catch (e) {
@@ -390,80 +386,21 @@ export class RoomRuntime implements SocketHooks {
 
   /** Drops a connection from the room, unless a newer one with the same id took its place. */
   private forget(conn: PartyConnection): void {
-    if (this.connections.get(conn.id) === conn) this.connections.delete(conn.id);
-  }
-
-  private closeSlowConsumer(socket: SocketBase): void {
-    const id = socket instanceof PartyConnection ? socket.id : "?";
-    this.shared.log.error(
-      "PH_ERR_SLOW_CONSUMER",
-      `closing connection ${id} in room "${this.id}": ${socket.bufferedAmount} bytes unsent (limit ${this.shared.limits.maxBufferedBytes})`,
-      { party: this.def.name, room: this.id, connection: id },
-    );
-    if (socket instanceof PartyConnection) this.forget(socket);
-    socket.close(CloseCode.POLICY, "Slow consumer: too many unsent bytes");
+    this.connections.forget(conn);
   }
 
   // ---- Room API ------------------------------------------------------------
 
   broadcast(msg: WSMessage, without?: string[]): void {
-    if (this.connections.size === 0) return;
-    if (!this.outbox.open) {
-      // Held: the members are those of now; the bytes are copied so the caller may reuse them.
-      const members = [...this.connections.values()];
-      const copy = copyMessage(msg);
-      this.outbox.run(() => this.broadcastTo(members, members.length, copy, without));
-      return;
-    }
-    this.broadcastTo(this.connections.values(), this.connections.size, msg, without);
-  }
-
-  private broadcastTo(
-    members: Iterable<PartyConnection>,
-    size: number,
-    msg: WSMessage,
-    without: string[] | undefined,
-  ): void {
-    const wire = toWire(msg);
-    // Encode once; each socket then writes the same bytes.
-    const encoded = size > 1 ? preEncode(wire) : undefined;
-    const skip = without !== undefined && without.length > 0 ? new Set(without) : undefined;
-    // Sockets of an adapter that can frame a message once (ws) share one prepared frame; others
-    // (in-memory stub sockets) take the encoded bytes.
-    let preparer: unknown;
-    let prepared: unknown;
-    for (const conn of members) {
-      if (skip?.has(conn.id)) continue;
-      if (conn.readyState !== ReadyState.OPEN) continue;
-      if (encoded === undefined) {
-        conn.sendNow(msg);
-        continue;
-      }
-      const p = conn.preparer;
-      if (p !== undefined) {
-        if (preparer === undefined) {
-          preparer = p;
-          prepared = conn.prepare(encoded.data, encoded.binary);
-        }
-        if (p === preparer) {
-          conn.sendPrepared(prepared);
-          continue;
-        }
-      }
-      conn.sendEncoded(encoded.data, encoded.binary);
-    }
+    this.connections.broadcast(msg, without);
   }
 
   getConnection(id: string): Connection | undefined {
-    const conn = this.connections.get(id);
-    return conn !== undefined && conn.readyState === ReadyState.OPEN ? conn : undefined;
+    return this.connections.get(id);
   }
 
-  *getConnections(tag?: string): IterableIterator<Connection> {
-    for (const conn of this.connections.values()) {
-      if (conn.readyState !== ReadyState.OPEN) continue;
-      if (tag === undefined || conn.tags.includes(tag)) yield conn;
-    }
+  getConnections(tag?: string): IterableIterator<Connection> {
+    return this.connections.open(tag);
   }
 
   // ---- Alarms --------------------------------------------------------------
@@ -521,7 +458,7 @@ export class RoomRuntime implements SocketHooks {
     if (this.quietFor(now) < afterMs) return false;
     this.instance = undefined;
     // As on PartyKit, listeners attached by hand in onConnect do not survive hibernation.
-    for (const conn of this.connections.values()) conn.clearListeners();
+    this.connections.clearListeners();
     return true;
   }
 
@@ -548,12 +485,7 @@ export class RoomRuntime implements SocketHooks {
       "PH_ERR_ROOM_RESET",
       `room "${this.id}" was reset: ${reason}`,
     );
-    for (const conn of this.connections.values()) {
-      conn.accepted = false;
-      conn.pending = null;
-      conn.closeNow(CloseCode.INTERNAL, truncateReason(reason));
-    }
-    this.connections.clear();
+    this.connections.failAll(CloseCode.INTERNAL, truncateReason(reason));
     this.gate.clear();
     this.dispose();
   }
@@ -563,7 +495,7 @@ export class RoomRuntime implements SocketHooks {
    * elsewhere; a reset: 1011). Callers that want held messages delivered flush storage first.
    */
   closeAll(code: number, reason: string): void {
-    for (const conn of this.connections.values()) conn.closeNow(code, reason);
+    this.connections.closeAll(code, reason);
     // A raw party (Socket.IO) holds sockets the platform cannot see; it closes those itself.
     const instance = this.instance;
     if (instance !== undefined) this.invoke("dispose", () => instance.dispose());

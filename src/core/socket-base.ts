@@ -1,9 +1,8 @@
 import { Listeners } from "./listeners.js";
 import { ReadyState } from "./socket.js";
+import type { Outgoing } from "./outgoing.js";
 import type { RawSocket } from "./socket.js";
 import type { EventMapLike, WSMessage } from "./types.js";
-
-const encoder = new TextEncoder();
 
 /** Turns what user code passes to send() into what a RawSocket takes, without copying. */
 export function toWire(data: WSMessage): { data: string | Uint8Array; binary: boolean } {
@@ -26,19 +25,7 @@ export function copyMessage(msg: WSMessage): WSMessage {
   return msg;
 }
 
-/** UTF-8 encodes text once so a broadcast does not re-encode it for every socket. */
-export function preEncode(wire: { data: string | Uint8Array; binary: boolean }): {
-  data: Uint8Array;
-  binary: boolean;
-} {
-  return typeof wire.data === "string"
-    ? { data: encoder.encode(wire.data), binary: false }
-    : { data: wire.data, binary: wire.binary };
-}
-
 export interface SocketHooks {
-  /** Called after each send; lets the owner enforce the slow-consumer limit. */
-  afterSend(socket: SocketBase): void;
   onListenerError(e: unknown): void;
 }
 
@@ -78,36 +65,16 @@ export class SocketBase {
     if (this.raw.readyState !== ReadyState.OPEN) return;
     if (typeof data === "string") {
       this.raw.send(data, false);
-      this.hooks.afterSend(this);
       return;
     }
     const wire = toWire(data);
     this.raw.send(wire.data, wire.binary);
-    this.hooks.afterSend(this);
   }
 
-  /** Sends a frame already encoded by broadcast(). */
-  sendEncoded(data: Uint8Array, binary: boolean): void {
+  /** @internal one member's share of a broadcast (see outgoing.ts). */
+  sendShared(message: Outgoing): void {
     if (this.raw.readyState !== ReadyState.OPEN) return;
-    this.raw.send(data, binary);
-    this.hooks.afterSend(this);
-  }
-
-  /** @internal the adapter's frame builder, if it has one: the same function for one adapter. */
-  get preparer(): unknown {
-    return this.raw.prepare;
-  }
-
-  /** @internal frames a broadcast once, when the adapter can (see RawSocket.prepare). */
-  prepare(data: Uint8Array, binary: boolean): unknown {
-    return this.raw.prepare?.(data, binary);
-  }
-
-  /** @internal sends what prepare() returned. */
-  sendPrepared(prepared: unknown): void {
-    if (this.raw.readyState !== ReadyState.OPEN) return;
-    this.raw.sendPrepared!(prepared);
-    this.hooks.afterSend(this);
+    this.raw.sendShared(message);
   }
 
   close(code?: number, reason?: string): void {

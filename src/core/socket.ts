@@ -1,3 +1,5 @@
+import type { Outgoing } from "./outgoing.js";
+
 /**
  * The minimal socket the core drives. An adapter (node/ws, or an in-memory pair for party stubs)
  * implements `RawSocket` and reports what happens on the wire through the `SocketSink` it gets back.
@@ -13,12 +15,11 @@ export interface RawSocket {
   readonly protocol: string;
   readonly extensions: string;
   /**
-   * Optional: builds the wire form of a message once, so a broadcast can write the same bytes to
-   * every socket of the same adapter. The result is opaque to the core.
+   * Sends a message shared by many sockets (a broadcast). The adapter frames it once for all its
+   * sockets, keeping the frame on `message` (see outgoing.ts). An adapter also enforces its own
+   * send buffer bound: a socket past it is closed with 1008, which the room hears as a close.
    */
-  prepare?(data: Uint8Array, binary: boolean): unknown;
-  /** Sends what `prepare` (of any socket of the same adapter) returned. */
-  sendPrepared?(prepared: unknown): void;
+  sendShared(message: Outgoing): void;
 }
 
 /** What an adapter calls when the peer speaks. Binary data arrives as an ArrayBuffer. */

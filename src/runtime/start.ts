@@ -1,12 +1,13 @@
 import { createNodeForwarder } from "../adapters/node/forward.js";
+import { resolveLimits } from "../config/limits.js";
 import { createNodeServer } from "../adapters/node/server.js";
 import type { NodeServerHooks } from "../adapters/node/server.js";
 import { PartyApp } from "../core/app.js";
 import type { AppOptions } from "../core/app.js";
 import { RoomHost } from "../core/host.js";
 import { createInspector } from "../core/inspect.js";
+import { declaredRoutes } from "../core/raw-routes.js";
 import type { Inspector } from "../core/inspect.js";
-import { defaultLimits } from "../core/limits.js";
 import type { Limits } from "../core/limits.js";
 import type { Logger } from "../core/log.js";
 import type { Placement } from "../core/placement.js";
@@ -16,7 +17,6 @@ import type { PartyDef } from "../core/party-def.js";
 import type { StorageProvider } from "../core/storage-api.js";
 import type { AssetFetcher, Parties } from "../core/types.js";
 import { unconfiguredAi } from "../compat/ai/binding.js";
-import { socketIORoute } from "../socketio/route.js";
 import { createStorageProvider, openStorageProvider } from "../storage/provider.js";
 import { FaultIsolation } from "./fault-isolation/index.js";
 import { measureSerialized } from "./measure.js";
@@ -44,11 +44,6 @@ export interface StartOptions {
   notFoundPage?: AppOptions["notFoundPage"];
   assets?: AssetFetcher;
   crons?: Record<string, string>;
-  /**
-   * Extra routes to raw-party rooms. `/socket.io/?partyId=` is routed on its own whenever a party
-   * was built with `createServer` from `partyhouse/socket.io`; this one is asked first.
-   */
-  rawRoute?: AppOptions["rawRoute"];
   alarmRetryBaseMs?: number;
   /**
    * @internal Who owns a room (the distributed mode's seam); defaults to this process owning
@@ -132,7 +127,7 @@ async function toProvider(
  * console.log(`listening on ${ph.url}`);
  */
 export async function startPartyhouse(options: StartOptions): Promise<Partyhouse> {
-  const limits: Limits = Object.freeze({ ...defaultLimits, ...options.limits });
+  const limits = resolveLimits(options.limits, "startPartyhouse");
   const log = options.log ?? silentLogger;
   const isolation = new FaultIsolation(log, limits);
   const guarded = (parties: Record<string, unknown>) =>
@@ -158,14 +153,14 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.placement ? { placement: options.placement } : {}),
     ...(forwarder ? { forwarder } : {}),
   });
-  let socketIO = socketIORoute(options.parties);
-  const userRoute = options.rawRoute;
+  // Routes parties declare outside /parties/… (Socket.IO's /socket.io/?partyId=).
+  let declared = declaredRoutes(options.parties);
   const app = new PartyApp(host, {
     log,
     ...(options.siteAssets ? { siteAssets: options.siteAssets } : {}),
     ...(options.notFoundPage ? { notFoundPage: options.notFoundPage } : {}),
     ...(options.crons ? { crons: options.crons } : {}),
-    rawRoute: (pathname, url) => userRoute?.(pathname, url) ?? socketIO?.(pathname, url) ?? null,
+    rawRoute: (pathname, url) => declared?.(pathname, url) ?? null,
   });
   const node = createNodeServer(app, {
     ...options.server,
@@ -190,7 +185,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     runCron: (name, cron) => app.runCron(name, cron),
     reload(parties) {
       host.reload(guarded(parties));
-      socketIO = socketIORoute(parties);
+      declared = declaredRoutes(parties);
     },
     close() {
       const grace = options.shutdownGraceMs ?? 2000;

@@ -4,11 +4,13 @@ import type { Duplex } from "node:stream";
 import { Server as EngineServer } from "engine.io";
 import { Server as IOServer } from "socket.io";
 import type { Namespace, ServerOptions, Socket } from "socket.io";
-import type { NodeRawRequest, NodeRawUpgrade } from "../adapters/node/server.js";
+// PartyhouseError is public API too: partyhouse re-exports it (a leaf module, cheap to load).
 import { PartyhouseError } from "../core/errors.js";
-import { BUSY, DISPOSE, RAW_HANDLER } from "../core/party-def.js";
-import type { Room, Server } from "../core/types.js";
+import { BUSY, DISPOSE, RAW_HANDLER, RAW_ROUTE } from "../raw-party.js";
+import type { RawRequest as NodeRawRequest, RawUpgrade as NodeRawUpgrade } from "../raw-party.js";
+import type { Room, Server } from "../server.js";
 import { RoomSessionAdapter } from "./adapter.js";
+import { socketIORoute } from "./route.js";
 import { classify } from "./local-path.js";
 import { SOCKETIO_PARTY, socketIOPaths } from "./marker.js";
 import type { SocketIOPartyInfo } from "./marker.js";
@@ -110,6 +112,8 @@ export function createServer(
   return class SocketIORoom implements SocketIOParty, Server {
     static readonly [SOCKETIO_PARTY] = info;
     static readonly [RAW_HANDLER] = true as const;
+    /** `<path>/?partyId=` (or `partyID`) reaches a room of this party; see route.ts. */
+    static readonly [RAW_ROUTE] = socketIORoute(info);
 
     readonly io: IOServer;
     private readonly engine: EngineServer;

@@ -22,17 +22,15 @@ import { toWebRequest } from "./request.js";
 import { writeUpgradeRefusal, writeWebResponse } from "./response.js";
 import { pipeWsEvents, wrapWs } from "./ws-socket.js";
 
-/** What a raw party (Socket.IO) receives for an HTTP request. */
-export interface NodeRawRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-}
-/** What a raw party receives for an upgrade. */
-export interface NodeRawUpgrade {
-  req: IncomingMessage;
-  socket: Duplex;
-  head: Buffer;
-}
+/** What a raw party (Socket.IO) receives: the shapes of the public raw-party contract. */
+export type {
+  RawRequest as NodeRawRequest,
+  RawUpgrade as NodeRawUpgrade,
+} from "../../raw-party.js";
+import type {
+  RawRequest as NodeRawRequest,
+  RawUpgrade as NodeRawUpgrade,
+} from "../../raw-party.js";
 
 /** Process-level additions (the CLI's ops layer); every field is optional. */
 export interface NodeServerHooks {
@@ -51,6 +49,7 @@ export interface NodeServerOptions extends NodeServerHooks {
     Pick<
       Limits,
       | "maxMessageBytes"
+      | "maxBufferedBytes"
       | "headersTimeoutMs"
       | "requestTimeoutMs"
       | "heartbeatIntervalMs"
@@ -84,6 +83,7 @@ export interface NodeServer {
  */
 export function createNodeServer(app: PartyApp, options: NodeServerOptions): NodeServer {
   const { log, limits } = options;
+  const sendPolicy = { maxBufferedBytes: limits.maxBufferedBytes, log };
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxMessageBytes,
@@ -251,14 +251,16 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
           return;
         }
         if (socket.destroyed) return;
-        wss.handleUpgrade(req, socket, head, (ws) => pipeWsEvents(ws, pair.adopt(wrapWs(ws)), log));
+        wss.handleUpgrade(req, socket, head, (ws) =>
+          pipeWsEvents(ws, pair.adopt(wrapWs(ws, sendPolicy)), log),
+        );
         return;
       }
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
         options.onWebSocket?.(ws, req);
         ws.on("pong", onPong);
-        const sink = result.open(wrapWs(ws));
+        const sink = result.open(wrapWs(ws, sendPolicy));
         pipeWsEvents(ws, sink, log);
       });
     } catch (e) {

@@ -1,5 +1,6 @@
 import * as wsModule from "ws";
 import type { WebSocket } from "ws";
+import type { Outgoing } from "../../core/outgoing.js";
 import type { RawSocket, SocketSink } from "../../core/socket.js";
 import type { Logger } from "../../core/log.js";
 
@@ -26,6 +27,27 @@ interface PreparedFrame {
   frame: Buffer;
   payload: Buffer;
   binary: boolean;
+}
+
+/** This adapter's identity on a shared Outgoing message (see core/outgoing.ts). */
+const FRAMER = Symbol("partyhouse.ws-frame");
+
+/**
+ * Frames a broadcast once (server frames are not masked, so every member gets the same bytes):
+ * one buffer instead of a header and a two-buffer write per member. The copy also means a user
+ * who reuses their buffer after broadcast() cannot change what is still queued.
+ */
+function prepareFrame(data: Uint8Array, binary: boolean): PreparedFrame {
+  const payload = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const parts = frameOf(payload, {
+    fin: true,
+    rsv1: false,
+    opcode: binary ? 2 : 1,
+    mask: false,
+    readOnly: false,
+  });
+  const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return { frame, payload: frame.subarray(frame.length - payload.length), binary };
 }
 
 /** Sockets corked in this tick, uncorked together at its end (or sooner, past a bound). */
@@ -59,8 +81,26 @@ class WsRawSocket implements RawSocket {
   corked = false;
   readonly socket: CorkableSocket | undefined;
 
-  constructor(private readonly ws: WebSocket) {
+  constructor(
+    private readonly ws: WebSocket,
+    /** Shared by every socket of a server: one pointer each, not two fields. */
+    private readonly policy: SendPolicy,
+  ) {
     this.socket = (ws as unknown as { _socket?: CorkableSocket })._socket;
+  }
+
+  /**
+   * The slow-consumer rule, enforced where the bytes queue: a client that stopped reading is
+   * closed with 1008 once its send buffer passes the bound; the room hears an ordinary close.
+   */
+  private checkBuffer(): void {
+    const queued = this.ws.bufferedAmount;
+    if (queued <= this.policy.maxBufferedBytes || this.ws.readyState !== 1) return;
+    this.policy.log.error(
+      "PH_ERR_SLOW_CONSUMER",
+      `closing a connection with ${queued} bytes unsent (limit ${this.policy.maxBufferedBytes})`,
+    );
+    this.ws.close(1008, "Slow consumer: too many unsent bytes");
   }
 
   private cork(): void {
@@ -76,27 +116,22 @@ class WsRawSocket implements RawSocket {
     this.cork();
     if (typeof data === "string") this.ws.send(data);
     else this.ws.send(data, binary ? BINARY : TEXT);
-  }
-  /**
-   * Frames a broadcast once (server frames are not masked, so every member gets the same bytes):
-   * one buffer instead of a header and a two-buffer write per member. The copy also means a user
-   * who reuses their buffer after broadcast() cannot change what is still queued.
-   */
-  prepare(data: Uint8Array, binary: boolean): PreparedFrame {
-    const payload = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const parts = frameOf(payload, {
-      fin: true,
-      rsv1: false,
-      opcode: binary ? 2 : 1,
-      mask: false,
-      readOnly: false,
-    });
-    const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    return { frame, payload: frame.subarray(frame.length - payload.length), binary };
+    this.checkBuffer();
   }
 
-  sendPrepared(prepared: unknown): void {
-    const p = prepared as PreparedFrame;
+  /** A broadcast: framed by the first socket of this adapter that sends it, reused by the rest. */
+  sendShared(message: Outgoing): void {
+    let frame = message.frameOwner === FRAMER ? (message.frame as PreparedFrame) : undefined;
+    if (frame === undefined) {
+      frame = prepareFrame(message.bytes, message.binary);
+      message.frameOwner = FRAMER;
+      message.frame = frame;
+    }
+    this.sendFrame(frame);
+    this.checkBuffer();
+  }
+
+  private sendFrame(p: PreparedFrame): void {
     const sender = (this.ws as unknown as { _sender?: SenderInternals })._sender;
     // Write the bytes ourselves only when ws's sender is idle between whole messages (its state
     // 0 is DEFAULT: nothing queued behind a compression or a Blob read); else let ws order it.
@@ -106,7 +141,8 @@ class WsRawSocket implements RawSocket {
       sender._state !== 0 ||
       !sender._firstFragment
     ) {
-      this.send(p.payload, p.binary);
+      this.cork();
+      this.ws.send(p.payload, p.binary ? BINARY : TEXT);
       return;
     }
     this.cork();
@@ -133,9 +169,15 @@ class WsRawSocket implements RawSocket {
   }
 }
 
+/** What every socket of one server shares: the send buffer bound and where to log. */
+export interface SendPolicy {
+  readonly maxBufferedBytes: number;
+  readonly log: Logger;
+}
+
 /** Adapts a `ws` WebSocket to the core's RawSocket. */
-export function wrapWs(ws: WebSocket): RawSocket {
-  return new WsRawSocket(ws);
+export function wrapWs(ws: WebSocket, policy: SendPolicy): RawSocket {
+  return new WsRawSocket(ws, policy);
 }
 
 /** Where the shared listeners below find a socket's sink (one field instead of three closures). */

@@ -5,7 +5,7 @@
  */
 import type { PartyhouseError } from "../../core/errors.js";
 import type { Limits } from "../../core/limits.js";
-import { RAW_HANDLER } from "../../core/party-def.js";
+import { RAW_HANDLER } from "../../core/raw-contract.js";
 import type { PartyDef, PartyInstance, RawHandlerInstance } from "../../core/party-def.js";
 import type { Connection, ConnectionContext, Room, WSMessage } from "../../core/types.js";
 import { withDeadline } from "./deadline.js";
