@@ -509,3 +509,38 @@ describe("forwarding to the owner", () => {
     assert.ok(logB.errors.some((e) => e.code === "PH_ERR_NOT_OWNER"));
   });
 });
+
+describe("a forwarding node on the owner's connection limits", () => {
+  after(closeAll);
+
+  it("is not held to maxConnectionsPerIp (it carries many clients), direct clients still are", async () => {
+    const owner = await serve({
+      parties: { main: Room, sio: Sio },
+      env: { NODE: "B" },
+      clusterSecret: SECRET,
+      limits: { maxConnectionsPerIp: 2 },
+    });
+    const placement = new ElsewherePlacement(["r"]);
+    placement.owner = owner.url;
+    const relay = await serve({
+      parties: { main: Room, sio: Sio },
+      env: { NODE: "A" },
+      placement,
+      clusterSecret: SECRET,
+    });
+    const clients: Client[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const c = await new Client(wsUrl(relay, `/parties/main/r11?_pk=n${i}`)).open();
+        clients.push(c);
+        assert.equal(await c.next(), "hello r11 on B before A");
+      }
+      assert.equal(owner.inspect.room("main", "r11")?.connections.length, 4);
+      const direct = new Client(wsUrl(owner, "/parties/main/r11"));
+      clients.push(direct);
+      assert.equal((await direct.closed).code, 1013, "a client past its address's cap is refused");
+    } finally {
+      for (const c of clients) c.ws.terminate();
+    }
+  });
+});

@@ -135,7 +135,8 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The connection spoke: from here on Node's own timeouts (request, keep-alive) apply.
     req.socket.setTimeout(0);
-    if (limiter.isRefused(req.socket)) {
+    const node = checkNodeOrigin(req, options.clusterSecret, log);
+    if (limiter.isRefused(req.socket, typeof node === "string")) {
       res.writeHead(503, { "content-type": "text/plain", connection: "close", "retry-after": "1" });
       res.end("Too many connections, try again later");
       return;
@@ -143,7 +144,6 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     inflight.add(res);
     res.once("close", () => inflight.delete(res));
     try {
-      const node = checkNodeOrigin(req, options.clusterSecret, log);
       if (node instanceof Response) return await writeWebResponse(res, node);
       const request = toWebRequest(req, secure, trustProxy, node);
       const raw: NodeRawRequest = { req, res };
@@ -224,12 +224,12 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (limiter.isRefused(req.socket)) {
+    const node = checkNodeOrigin(req, options.clusterSecret, log);
+    if (limiter.isRefused(req.socket, typeof node === "string")) {
       acceptAndClose(req, socket, head, CloseCode.TRY_AGAIN, "Too many connections");
       return;
     }
     let request: Request;
-    const node = checkNodeOrigin(req, options.clusterSecret, log);
     if (node instanceof Response) return writeUpgradeRefusal(socket, node);
     try {
       request = toWebRequest(req, secure, trustProxy, node);
