@@ -77,6 +77,7 @@ export async function enterOrForward<T>(
     if (via === "node" || forwarder === undefined) break;
     const answer = await send(forwarder, url);
     if (answer !== NOT_OWNER) return { answer };
+    host.misplaced(party, room, url);
   }
   throw notOwnerError(party, room, url);
 }

@@ -230,6 +230,11 @@ export class RoomHost {
     return rt;
   }
 
+  /** The owner `locate` named for a room said it is not the owner: the placement re-resolves. */
+  misplaced(party: string, room: string, url: string): void {
+    this.placement.misplaced?.({ party, room }, url);
+  }
+
   /** The live room, if any: never takes one on (inspection, eviction). */
   peek(party: string, room: string): RoomRuntime | undefined {
     return this.rooms.get(`${party}\u0000${room}`);

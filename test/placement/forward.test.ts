@@ -38,6 +38,7 @@ const SECRET = "test-cluster-secret";
 class ElsewherePlacement implements Placement {
   owner = "";
   readonly located: string[] = [];
+  readonly wrong: string[] = [];
   readonly #local = new LocalPlacement();
   constructor(private readonly prefixes: string[]) {}
   locate(ref: RoomRef): RoomLocation {
@@ -47,6 +48,9 @@ class ElsewherePlacement implements Placement {
     return this.#local.locate();
   }
   release(): void {}
+  misplaced(ref: RoomRef, url: string): void {
+    this.wrong.push(`${ref.party}/${ref.room} ${url}`);
+  }
 }
 
 /** What the hooks and rooms saw, tagged with the node they ran on (env.NODE). */
@@ -500,6 +504,8 @@ describe("forwarding to the owner", () => {
     assert.equal(res.headers.get("x-partyhouse-error"), "PH_ERR_NOT_OWNER");
     // A re-resolved and retried once: B was asked twice, the third node never.
     assert.deepEqual(onB.located, ["main/loop1", "main/loop1"]);
+    assert.deepEqual(onA.wrong, [`main/loop1 ${b.url}`, `main/loop1 ${b.url}`], "told each time");
+    assert.deepEqual(onB.wrong, [], "B never forwarded");
     const ws = await refusal(wsUrl(a, "/parties/main/loop2"));
     assert.equal(ws.statusCode, 503);
     ws.resume();
