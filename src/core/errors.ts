@@ -47,6 +47,10 @@ export const ErrorCodes = {
     "A room was reset (a fault in its code, or a failed storage commit): messages held for durability were discarded, its sockets closed with 1011, its storage kept. A request or connection still in it fails; retry, the next one starts a fresh instance.",
   PH_ERR_NOT_OWNER:
     "The room is owned by another node and this node cannot reach it (answered with 503; retry).",
+  PH_ERR_NODE_AUTH:
+    "A request claimed to come from another node (x-partyhouse-node-* headers) without a valid, fresh signature (answered with 403). Give every node the same PARTYHOUSE_CLUSTER_SECRET and keep their clocks within 30 s.",
+  PH_ERR_FORWARD:
+    "Forwarding a request to the room's owner failed after the owner started answering (the connection was cut); the client should retry.",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",
   PH_ERR_SOCKETIO_OPTIONS:
     "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",

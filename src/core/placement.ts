@@ -31,6 +31,11 @@ export interface Placement {
   locate(ref: RoomRef): RoomLocation | Promise<RoomLocation>;
   /** This process dropped the room (evicted, reset, shut down); another node may claim it. */
   release(ref: RoomRef): void | Promise<void>;
+  /**
+   * Optional: the node at `url`, named by `locate` as the owner, answered that it is not (or could
+   * not be reached). Drop any cached answer; after the first such answer `locate` is asked once more.
+   */
+  misplaced?(ref: RoomRef, url: string): void;
 }
 
 const HERE: HereLocation = Object.freeze({ kind: "here", epoch: 0 });

@@ -1,3 +1,4 @@
+import { createNodeForwarder } from "../adapters/node/forward.js";
 import { resolveLimits } from "../config/limits.js";
 import { createNodeServer } from "../adapters/node/server.js";
 import type { NodeServerHooks } from "../adapters/node/server.js";
@@ -49,6 +50,18 @@ export interface StartOptions {
    * every room.
    */
   placement?: Placement;
+  /**
+   * @internal This node's address for other nodes (PARTYHOUSE_NODE_URL), e.g.
+   * `http://10.0.0.5:1999`: what a cluster placement names as the owner of this node's rooms.
+   * Forwarding itself only needs the owner's address, which the placement gives.
+   */
+  nodeUrl?: string;
+  /**
+   * @internal The secret every node of a cluster shares (PARTYHOUSE_CLUSTER_SECRET). With it, a
+   * request for a room another node owns is forwarded there, signed; without it such a request
+   * gets 503 PH_ERR_NOT_OWNER, and any request claiming to come from a node gets 403.
+   */
+  clusterSecret?: string;
   /**
    * `room.context.ai`: an AI binding (`new OpenAIForwardingAi(settings)` from partyhouse, or any
    * object). Default: one whose every use fails with PH_ERR_AI_NOT_CONFIGURED.
@@ -121,6 +134,10 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     options.faultIsolation === false
       ? defineParties(parties)
       : isolation.guard(defineParties(parties));
+  const forwarder =
+    options.clusterSecret === undefined
+      ? undefined
+      : createNodeForwarder({ secret: options.clusterSecret, log });
   const host = new RoomHost({
     parties: guarded(options.parties),
     storage: await toProvider(options.storage, limits),
@@ -134,6 +151,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
       ? { alarmRetryBaseMs: options.alarmRetryBaseMs }
       : {}),
     ...(options.placement ? { placement: options.placement } : {}),
+    ...(forwarder ? { forwarder } : {}),
   });
   // Routes parties declare outside /parties/… (Socket.IO's /socket.io/?partyId=).
   let declared = declaredRoutes(options.parties);
@@ -144,7 +162,12 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.crons ? { crons: options.crons } : {}),
     rawRoute: (pathname, url) => declared?.(pathname, url) ?? null,
   });
-  const node = createNodeServer(app, { ...options.server, limits, log });
+  const node = createNodeServer(app, {
+    ...options.server,
+    limits,
+    log,
+    ...(options.clusterSecret === undefined ? {} : { clusterSecret: options.clusterSecret }),
+  });
   const hostname = options.hostname ?? "127.0.0.1";
   const address = await node.listen(options.port ?? 0, hostname);
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -166,7 +189,13 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     },
     close() {
       const grace = options.shutdownGraceMs ?? 2000;
-      closing ??= node.close(() => host.shutdown(grace), grace).finally(() => isolation.detach());
+      closing ??= node
+        .close(() => {
+          // Forwarded sockets belong to their owner; this node only cuts its pipes.
+          forwarder?.close();
+          return host.shutdown(grace);
+        }, grace)
+        .finally(() => isolation.detach());
       return closing;
     },
   };

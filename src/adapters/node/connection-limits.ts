@@ -12,6 +12,8 @@ export class ConnectionLimiter {
   private total = 0;
   private readonly perAddress = new Map<string, number>();
   private readonly refused = new WeakSet<Socket>();
+  /** Refused only for its address's cap: a verified node (one address, many clients) is let in. */
+  private readonly addressOnly = new WeakSet<Socket>();
   private refusedSinceLog = 0;
   private lastLog = 0;
 
@@ -38,13 +40,19 @@ export class ConnectionLimiter {
       return;
     }
     this.refused.add(socket);
+    if (this.total <= this.max) this.addressOnly.add(socket);
     socket.setTimeout(1000);
     this.noteRefusal(address, n);
   }
 
-  /** Whether this connection was past a cap when it opened. */
-  isRefused(socket: Socket | null | undefined): boolean {
-    return socket != null && this.refused.has(socket);
+  /**
+   * Whether this connection was past a cap when it opened. Another node of the cluster
+   * (`fromNode`, its signature verified) forwards many clients from one address, so only the
+   * global cap applies to it.
+   */
+  isRefused(socket: Socket | null | undefined, fromNode = false): boolean {
+    if (socket == null || !this.refused.has(socket)) return false;
+    return !(fromNode && this.addressOnly.has(socket));
   }
 
   get open(): number {

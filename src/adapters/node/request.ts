@@ -7,7 +7,13 @@ import { checkHost, checkTarget } from "./target.js";
  * Throws PH_ERR_BAD_REQUEST (status 400) for a Host or request target that could make the URL
  * say something the request line does not (see target.ts).
  */
-export function toWebRequest(req: IncomingMessage, secure = false, trustProxy = false): Request {
+export function toWebRequest(
+  req: IncomingMessage,
+  secure = false,
+  trustProxy = false,
+  /** The origin the client used, from a verified forwarding node (see node-auth.ts). */
+  nodeOrigin?: string,
+): Request {
   let host = checkHost(req.headers.host);
   let scheme = secure ? "https" : "http";
   if (trustProxy) {
@@ -17,13 +23,18 @@ export function toWebRequest(req: IncomingMessage, secure = false, trustProxy = 
     const fwdHost = firstValue(req.headers["x-forwarded-host"]);
     if (fwdHost) host = checkHost(fwdHost);
   }
-  const url = `${scheme}://${host}${checkTarget(req.url)}`;
+  const url =
+    nodeOrigin === undefined
+      ? `${scheme}://${host}${checkTarget(req.url)}`
+      : `${nodeOrigin}${checkTarget(req.url)}`;
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     // HTTP/2 pseudo-headers never reach here over HTTP/1.1; skip anything Headers rejects.
     if (name.charCodeAt(0) === 58) continue;
+    // A verified node's own headers served their purpose; the room never sees them.
+    if (nodeOrigin !== undefined && name.toLowerCase().startsWith("x-partyhouse-node-")) continue;
     try {
       headers.append(name, raw[i + 1]!);
     } catch {}

@@ -17,6 +17,7 @@ import { ConnectionLimiter } from "./connection-limits.js";
 import { connectionCap } from "./fd-limit.js";
 import { HardenedWebSocket, onPong } from "./hardened-ws.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { checkNodeOrigin } from "./node-gate.js";
 import { toWebRequest } from "./request.js";
 import { writeUpgradeRefusal, writeWebResponse } from "./response.js";
 import { pipeWsEvents, wrapWs } from "./ws-socket.js";
@@ -60,6 +61,11 @@ export interface NodeServerOptions extends NodeServerHooks {
     >
   >;
   log: Logger;
+  /**
+   * The cluster secret (PARTYHOUSE_CLUSTER_SECRET): requests signed with it come from another node
+   * and skip onBefore*; without it every request claiming to come from a node is refused (403).
+   */
+  clusterSecret?: string;
 }
 
 /** A running partyhouse HTTP + WebSocket server on node:http and ws. */
@@ -129,7 +135,8 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The connection spoke: from here on Node's own timeouts (request, keep-alive) apply.
     req.socket.setTimeout(0);
-    if (limiter.isRefused(req.socket)) {
+    const node = checkNodeOrigin(req, options.clusterSecret, log);
+    if (limiter.isRefused(req.socket, typeof node === "string")) {
       res.writeHead(503, { "content-type": "text/plain", connection: "close", "retry-after": "1" });
       res.end("Too many connections, try again later");
       return;
@@ -137,9 +144,10 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     inflight.add(res);
     res.once("close", () => inflight.delete(res));
     try {
-      const request = toWebRequest(req, secure, trustProxy);
+      if (node instanceof Response) return await writeWebResponse(res, node);
+      const request = toWebRequest(req, secure, trustProxy, node);
       const raw: NodeRawRequest = { req, res };
-      const response = await app.fetch(request, raw);
+      const response = await app.fetch(request, raw, node === undefined ? "client" : "node");
       if (response === HANDLED) return;
       if (response.status < 200) {
         // What workerd answers for a WebSocketPair end (or any 1xx) returned to a plain request.
@@ -187,7 +195,11 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
    * The upgrade's decision (onBeforeConnect, onStart), bounded: past startTimeoutMs +
    * connectTimeoutMs (the room's own deadlines, which reset it, come first) the client gets 500.
    */
-  function decideUpgrade(request: Request, raw: NodeRawUpgrade): Promise<UpgradeResult> {
+  function decideUpgrade(
+    request: Request,
+    raw: NodeRawUpgrade,
+    node: string | undefined,
+  ): Promise<UpgradeResult> {
     const ms = limits.startTimeoutMs + limits.connectTimeoutMs;
     return new Promise<UpgradeResult>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -198,7 +210,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
         });
       }, ms);
       timer.unref();
-      app.upgrade(request, raw).then(
+      app.upgrade(request, raw, node === undefined ? "client" : "node").then(
         (r) => {
           clearTimeout(timer);
           resolve(r);
@@ -212,13 +224,15 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (limiter.isRefused(req.socket)) {
+    const node = checkNodeOrigin(req, options.clusterSecret, log);
+    if (limiter.isRefused(req.socket, typeof node === "string")) {
       acceptAndClose(req, socket, head, CloseCode.TRY_AGAIN, "Too many connections");
       return;
     }
     let request: Request;
+    if (node instanceof Response) return writeUpgradeRefusal(socket, node);
     try {
-      request = toWebRequest(req, secure, trustProxy);
+      request = toWebRequest(req, secure, trustProxy, node);
     } catch (e) {
       const status = e instanceof PartyhouseError ? e.status : 400;
       log.error("PH_ERR_BAD_REQUEST", `upgrade ${req.url}: ${errorMessage(e)}`);
@@ -227,7 +241,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     }
     try {
       const raw: NodeRawUpgrade = { req, socket, head };
-      const result = await decideUpgrade(request, raw);
+      const result = await decideUpgrade(request, raw, node);
       if (result.kind === "handled") return;
       if (result.kind === "response") {
         // workerd's way to accept an upgrade by hand: 101 with a WebSocketPair end (party.io).

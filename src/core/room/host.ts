@@ -5,8 +5,10 @@ import type { Limits } from "../limits.js";
 import type { Logger } from "../log.js";
 import type { PartyDef } from "./party-def.js";
 import { LocalPlacement } from "../placement.js";
-import type { Placement, RoomLocation } from "../placement.js";
+import type { Placement, RemoteLocation, RoomLocation } from "../placement.js";
 import { LiveRoom } from "./live-room.js";
+import { enterOrForward, notOwnerError } from "./forwarding.js";
+import type { Forwarder } from "./forwarding.js";
 import type { RoomIdentity, RoomShared } from "./room-shared.js";
 import type { StorageProvider } from "../api/storage-api.js";
 import { createParties } from "./stubs.js";
@@ -32,6 +34,8 @@ export interface HostOptions {
   alarmSweepMs?: number;
   /** `room.context.ai` (and `lobby.ai`): the AI binding; default an empty object. */
   ai?: object;
+  /** Carries requests for rooms owned by another node there; without it they get 503. */
+  forwarder?: Forwarder;
 }
 
 /** Alarms read per sweep at most; a store with more due at once catches up over a few sweeps. */
@@ -55,6 +59,7 @@ export class RoomHost {
   readonly shared: RoomShared;
   readonly alarms: AlarmScheduler;
   private readonly placement: Placement;
+  readonly forwarder: Forwarder | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private alarmSweeper: ReturnType<typeof setInterval> | undefined;
   private originValue = "http://127.0.0.1";
@@ -70,17 +75,31 @@ export class RoomHost {
     }
     const log = options.log;
     this.placement = options.placement ?? new LocalPlacement();
+    this.forwarder = options.forwarder;
     const target: StubTarget = {
       origin: () => this.originValue,
-      roomRequest: async (party, room, request) => (await this.enter(party, room)).request(request),
+      // A stub to a room owned elsewhere is forwarded (a stub skips onBefore*, as does the owner).
+      roomRequest: async (party, room, request) => {
+        const at = await enterOrForward(this, party, room, "client", (f, url) =>
+          f.fetch(url, request),
+        );
+        if ("room" in at) return at.room.request(request);
+        if (at.answer === "handled") throw new Error("a stub's request has no raw transport");
+        return at.answer;
+      },
       roomConnect: (party, room, request, pair) => {
         const url = new URL(request.url);
         const id = url.searchParams.get("_pk") || crypto.randomUUID();
         // The pair buffers what the client sends until the room is attached.
         Promise.resolve()
-          .then(() => this.enter(party, room))
+          .then(() =>
+            enterOrForward(this, party, room, "client", (f, owner) =>
+              f.connect(owner, request, pair.server),
+            ),
+          )
           .then(
-            (rt) => pair.attach(rt.connect(pair.server, id, request)),
+            (at) =>
+              pair.attach("room" in at ? at.room.connect(pair.server, id, request) : at.answer),
             (e: unknown) => pair.server.close(CloseCode.INTERNAL, errorMessage(e)),
           );
       },
@@ -167,6 +186,19 @@ export class RoomHost {
    * belongs here. A live room answers synchronously (the hot path of every request to it).
    */
   enter(party: string, room: string): LiveRoom | Promise<LiveRoom> {
+    const at = this.reach(party, room);
+    if (at instanceof Promise) return at.then((a) => ownedHere(party, room, a));
+    return ownedHere(party, room, at);
+  }
+
+  /**
+   * `enter`, except that a room another node owns answers with its location (to forward to)
+   * instead of throwing PH_ERR_NOT_OWNER.
+   */
+  reach(
+    party: string,
+    room: string,
+  ): LiveRoom | RemoteLocation | Promise<LiveRoom | RemoteLocation> {
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
     const live = this.rooms.get(`${party}\u0000${room}`);
@@ -178,19 +210,13 @@ export class RoomHost {
       });
     }
     const where = this.placement.locate({ party, room });
-    if (where instanceof Promise) return where.then((w) => this.takeOn(def, room, w));
-    return this.takeOn(def, room, where);
+    if (where instanceof Promise)
+      return where.then((w) => (w.kind === "remote" ? w : this.takeOn(def, room, w)));
+    return where.kind === "remote" ? where : this.takeOn(def, room, where);
   }
 
   private takeOn(def: PartyDef, room: string, where: RoomLocation): LiveRoom {
-    if (where.kind !== "here") {
-      // Forwarding to the owner arrives with the distributed mode.
-      throw new PartyhouseError(
-        "PH_ERR_NOT_OWNER",
-        `room "${room}" of party "${def.name}" is owned by ${where.url}`,
-        { status: 503 },
-      );
-    }
+    if (where.kind !== "here") throw notOwnerError(def.name, room, where.url);
     const key = `${def.name}\u0000${room}`;
     // Another road may have taken the room on while the placement answered.
     const raced = this.rooms.get(key);
@@ -202,6 +228,11 @@ export class RoomHost {
     this.options.log.debug("room created", { party: def.name, room });
     this.loadAlarm(rt);
     return rt;
+  }
+
+  /** The owner `locate` named for a room said it is not the owner: the placement re-resolves. */
+  misplaced(party: string, room: string, url: string): void {
+    this.placement.misplaced?.({ party, room }, url);
   }
 
   /** The live room, if any: never takes one on (inspection, eviction). */
@@ -386,4 +417,9 @@ export class RoomHost {
     );
     await this.options.storage.close();
   }
+}
+
+function ownedHere(party: string, room: string, at: LiveRoom | RemoteLocation): LiveRoom {
+  if (at instanceof LiveRoom) return at;
+  throw notOwnerError(party, room, at.url);
 }

@@ -4,6 +4,8 @@ import type { RoomHost } from "../room/host.js";
 import { executionContext, fetchLobby, roomLobby } from "../room/lobby.js";
 import type { Logger } from "../log.js";
 import type { PartyDef, PartyStatics } from "../room/party-def.js";
+import { enterOrForward, ERROR_CODE_HEADER } from "../room/forwarding.js";
+import type { Via } from "../room/forwarding.js";
 import { matchPartyPath, pathnameOf } from "./router.js";
 import type { PartyRoute } from "./router.js";
 import { SocketBase } from "./socket-base.js";
@@ -85,8 +87,10 @@ export class PartyApp {
     what: string,
     request: Request,
     route: PartyRoute,
+    via: Via,
   ): Promise<unknown> {
-    if (hook === undefined) return request;
+    // A forwarded request already passed the hook on the node that received it.
+    if (hook === undefined || via === "node") return request;
     try {
       return await hook(
         new Request(request.url, request),
@@ -101,8 +105,15 @@ export class PartyApp {
     }
   }
 
-  /** Answers an HTTP request. `native` is the adapter's own request, for raw parties. */
-  async fetch(request: Request, native?: unknown): Promise<Response | typeof HANDLED> {
+  /**
+   * Answers an HTTP request. `native` is the adapter's own request, for raw parties and
+   * forwarding; `via` says whether another node forwarded it (see forwarding.ts).
+   */
+  async fetch(
+    request: Request,
+    native?: unknown,
+    via: Via = "client",
+  ): Promise<Response | typeof HANDLED> {
     try {
       const hit = this.route(request);
       if (hit === null) return await this.fetchOther(request);
@@ -118,9 +129,14 @@ export class PartyApp {
           "onBeforeRequest",
           withoutBody(request),
           route,
+          via,
         );
         if (gate instanceof Response) return gate;
-        await (await this.host.enter(route.party, route.room)).handOver("request", native);
+        const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+          f.fetch(url, request, native),
+        );
+        if ("answer" in at) return at.answer === "handled" ? HANDLED : at.answer;
+        await at.room.handOver("request", native);
         return HANDLED;
       }
       const next = await this.runBefore(
@@ -128,6 +144,7 @@ export class PartyApp {
         "onBeforeRequest",
         request,
         route,
+        via,
       );
       if (next instanceof Response) return next;
       if (!def.hasOnRequest) {
@@ -141,7 +158,11 @@ export class PartyApp {
       // PartyKit hands whatever onBeforeRequest returned to the room's fetch, so anything but a
       // Request fails there as an invalid URL.
       if (!(next instanceof Request)) throw new TypeError(`Invalid URL: ${String(next)}`);
-      const room = await this.host.enter(route.party, route.room);
+      const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+        f.fetch(url, next, native),
+      );
+      if ("answer" in at) return at.answer === "handled" ? HANDLED : at.answer;
+      const room = at.room;
       try {
         return await room.request(next);
       } catch (e) {
@@ -159,8 +180,8 @@ export class PartyApp {
     }
   }
 
-  /** Decides what to do with a WebSocket upgrade. */
-  async upgrade(request: Request, native?: unknown): Promise<UpgradeResult> {
+  /** Decides what to do with a WebSocket upgrade (`native` and `via` as for `fetch`). */
+  async upgrade(request: Request, native?: unknown, via: Via = "client"): Promise<UpgradeResult> {
     try {
       const hit = this.route(request);
       if (hit === null) return await this.upgradeOther(request);
@@ -174,9 +195,13 @@ export class PartyApp {
           "onBeforeConnect",
           request,
           route,
+          via,
         );
         if (gate instanceof Response) return { kind: "response", response: gate };
-        await (await this.host.enter(route.party, route.room)).handOver("upgrade", native);
+        const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+          f.upgrade(url, request, native),
+        );
+        if ("room" in at) await at.room.handOver("upgrade", native);
         return { kind: "handled" };
       }
       const next = await this.runBefore(
@@ -184,11 +209,18 @@ export class PartyApp {
         "onBeforeConnect",
         request,
         route,
+        via,
       );
       if (next instanceof Response) return { kind: "response", response: next };
       // Anything else but a Request (undefined included) connects with the original request.
       const final = next instanceof Request ? next : request;
-      const room = await this.host.enter(route.party, route.room);
+      const at = await enterOrForward(this.host, route.party, route.room, via, (f, url) =>
+        native === undefined
+          ? Promise.reject(new Error("no native upgrade to forward"))
+          : f.upgrade(url, final, native),
+      );
+      if ("answer" in at) return { kind: "handled" };
+      const room = at.room;
       try {
         await room.ready();
       } catch (e) {
@@ -206,7 +238,9 @@ export class PartyApp {
     const code = e instanceof PartyhouseError ? e.code : "PH_ERR_INTERNAL";
     this.options.log.error(code, `${what} error: ${errorMessage(e)}`);
     const status = e instanceof PartyhouseError && e.status !== 500 ? e.status : 500;
-    return new Response(errorMessage(e), { status });
+    // The code travels in a header so a node that forwarded this request can tell a "not owner"
+    // 503 (retry after re-resolving) from the room's own answers.
+    return new Response(errorMessage(e), { status, headers: { [ERROR_CODE_HEADER]: code } });
   }
 
   private async upgradeOther(request: Request): Promise<UpgradeResult> {
