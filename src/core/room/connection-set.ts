@@ -1,13 +1,17 @@
 /**
  * The open connections of one room: who is in it, by id, and the operations over all of them
- * (broadcast, getConnection/getConnections, closing every socket). Sends go through the room's
+ * (broadcast, getConnection/getConnections, closing every socket, the bounded queue of messages
+ * that arrive before a socket's onConnect finished). The slow-consumer rule lives in the adapter,
+ * where the bytes queue (adapters/node/ws-socket.ts). Sends go through the room's
  * output gate; a broadcast builds its message once and hands the same object to every member,
  * whose adapter frames it once for all its sockets (see outgoing.ts).
  */
+import { CloseCode } from "../close-codes.js";
 import { ConnectionPhase } from "./connection.js";
 import type { RoomConnection } from "./connection.js";
 import { Outgoing } from "../wire/outgoing.js";
 import type { OutputGate } from "./output-gate.js";
+import type { RoomShared } from "./room-shared.js";
 import { copyMessage, toWire } from "../wire/socket-base.js";
 import { ReadyState } from "../wire/socket.js";
 import type { Connection, WSMessage } from "../api/types.js";
@@ -15,7 +19,37 @@ import type { Connection, WSMessage } from "../api/types.js";
 export class ConnectionSet {
   readonly #byId = new Map<string, RoomConnection>();
 
-  constructor(private readonly outbox: OutputGate) {}
+  constructor(
+    private readonly outbox: OutputGate,
+    private readonly shared: Pick<RoomShared, "limits" | "log">,
+    /** The room, for log lines. */
+    private readonly room: { readonly id: string; readonly def: { readonly name: string } },
+  ) {}
+
+  /**
+   * The early-event queue: a message that arrives while the socket's onConnect runs waits in
+   * `conn.pending`, bounded by maxPendingMessages and maxPendingBytes. Past either, the queue is
+   * dropped and the socket closed with 1008; its later messages are ignored. onConnect still
+   * finishes, and onClose follows as for any close.
+   */
+  queueEarly(conn: RoomConnection, data: string | ArrayBuffer): void {
+    if (conn.pendingBytes < 0) return;
+    const { maxPendingMessages, maxPendingBytes } = this.shared.limits;
+    conn.pendingBytes += typeof data === "string" ? data.length : data.byteLength;
+    if (conn.pending.length < maxPendingMessages && conn.pendingBytes <= maxPendingBytes) {
+      conn.pending.push({ type: "message", data });
+      return;
+    }
+    const { id, def } = this.room;
+    this.shared.log.error(
+      "PH_ERR_PENDING_LIMIT",
+      `closing connection ${conn.id} in room "${id}": over ${maxPendingMessages} messages or ${maxPendingBytes} bytes before onConnect finished`,
+      { party: def.name, room: id, connection: conn.id },
+    );
+    conn.pendingBytes = -1;
+    conn.pending.length = 0;
+    conn.close(CloseCode.POLICY, "Too many messages before the connection was ready");
+  }
 
   get size(): number {
     return this.#byId.size;

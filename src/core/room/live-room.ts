@@ -58,7 +58,7 @@ export class LiveRoom implements SocketHooks {
     readonly shared: RoomShared,
   ) {
     this.facade = new RoomFacade(this);
-    this.connections = new ConnectionSet(this.outbox);
+    this.connections = new ConnectionSet(this.outbox, shared, this);
   }
 
   get storage(): DurableStorage & RoomStorageControl {
@@ -254,9 +254,7 @@ export class LiveRoom implements SocketHooks {
   onSocketMessage(conn: RoomConnection, data: string | ArrayBuffer): void {
     this.activity++;
     if (conn.phase !== ConnectionPhase.OPEN) {
-      if (conn.phase === ConnectionPhase.CONNECTING && this.admitPending(conn, data)) {
-        conn.pending.push({ type: "message", data });
-      }
+      if (conn.phase === ConnectionPhase.CONNECTING) this.connections.queueEarly(conn, data);
       return;
     }
     const instance = this.instance;
@@ -265,29 +263,6 @@ export class LiveRoom implements SocketHooks {
       return;
     }
     this.gate.run(() => this.deliverMessage(this.instance!, conn, data));
-  }
-
-  /**
-   * Bounds what one socket may queue while its onConnect runs (maxPendingMessages and
-   * maxPendingBytes): past either, the queue is dropped and the socket closed with 1008; its
-   * later messages are ignored. onConnect still finishes, and onClose follows as for any close.
-   */
-  private admitPending(conn: RoomConnection, data: string | ArrayBuffer): boolean {
-    if (conn.pendingBytes < 0) return false;
-    const { maxPendingMessages, maxPendingBytes } = this.shared.limits;
-    conn.pendingBytes += typeof data === "string" ? data.length : data.byteLength;
-    if (conn.pending.length < maxPendingMessages && conn.pendingBytes <= maxPendingBytes) {
-      return true;
-    }
-    this.shared.log.error(
-      "PH_ERR_PENDING_LIMIT",
-      `closing connection ${conn.id} in room "${this.id}": over ${maxPendingMessages} messages or ${maxPendingBytes} bytes before onConnect finished`,
-      { party: this.def.name, room: this.id, connection: conn.id },
-    );
-    conn.pendingBytes = -1;
-    conn.pending.length = 0;
-    conn.close(CloseCode.POLICY, "Too many messages before the connection was ready");
-    return false;
   }
 
   /** @internal close and error from the wire. */
