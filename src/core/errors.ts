@@ -47,6 +47,10 @@ export const ErrorCodes = {
     "A room was reset (a fault in its code, or a failed storage commit): messages held for durability were discarded, its sockets closed with 1011, its storage kept. A request or connection still in it fails; retry, the next one starts a fresh instance.",
   PH_ERR_NOT_OWNER:
     "The room is owned by another node and this node cannot reach it (answered with 503; retry).",
+  PH_ERR_FENCED:
+    "A storage commit carried an ownership epoch that is no longer the room's (another node took the room over): it changed nothing, the room's held messages were discarded and the room was reset here. Retry: the request reaches the new owner.",
+  PH_ERR_CLUSTER_UNAVAILABLE:
+    "This node cannot confirm its cluster membership (the database is unreachable or its lease ran out), so it serves no room (503, sockets closed with 1012). It rejoins once the database answers; check PARTYHOUSE_DATABASE_URL and the database.",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",
   PH_ERR_SOCKETIO_OPTIONS:
     "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",

@@ -70,6 +70,7 @@ export class RoomHost {
     }
     const log = options.log;
     this.placement = options.placement ?? new LocalPlacement();
+    const lost = this.selfFencing();
     const target: StubTarget = {
       origin: () => this.originValue,
       roomRequest: async (party, room, request) => (await this.enter(party, room)).request(request),
@@ -113,6 +114,7 @@ export class RoomHost {
       openStorage: (party, room, rt) => this.openStorage(party, room, rt),
       resetRoom: (rt, error) => this.resetAfterCommit(rt, error),
       measure: options.measure,
+      ...(lost !== undefined ? { lost } : {}),
       plainState: Object.freeze({
         clone: false,
         maxBytes: options.limits.maxStateBytes,
@@ -169,6 +171,7 @@ export class RoomHost {
   enter(party: string, room: string): RoomRuntime | Promise<RoomRuntime> {
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
+    if (this.shared.lost?.() === true) throw notServing();
     const live = this.rooms.get(`${party}\u0000${room}`);
     if (live !== undefined) return live;
     const def = this.defs.get(party);
@@ -198,6 +201,7 @@ export class RoomHost {
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
     const rt = new RoomRuntime(def, room, this.shared);
+    if (where.epoch > 0) rt.epoch = where.epoch;
     this.rooms.set(key, rt);
     this.options.log.debug("room created", { party: def.name, room });
     this.loadAlarm(rt);
@@ -249,7 +253,7 @@ export class RoomHost {
   private openStorage(
     party: string,
     room: string,
-    reader: { onStorageRead(done: Promise<unknown>): void },
+    reader: { onStorageRead(done: Promise<unknown>): void; readonly epoch?: number | undefined },
   ) {
     const key = `${party}\u0000${room}`;
     return this.options.storage.open(
@@ -261,6 +265,9 @@ export class RoomHost {
           this.alarms.set(party, room, time);
         },
         onRead: (done) => reader.onStorageRead(done),
+        // The runtime that opened the storage, not the live one: a dropped room's late commits
+        // keep its old epoch and are fenced.
+        epoch: () => reader.epoch,
         // Cloudflare resets an object whose write failed, whether or not it had sent anything.
         onCommitError: (e) => {
           const rt = this.rooms.get(key);
@@ -347,6 +354,43 @@ export class RoomHost {
     return true;
   }
 
+  // ---- Self-fencing (distributed mode) ------------------------------------
+
+  /**
+   * The `lost` check rooms run before each event, wired to the placement's self-fence; undefined
+   * when the placement never loses rooms (one process).
+   */
+  private selfFencing(): (() => boolean) | undefined {
+    const placement = this.placement;
+    if (placement.serving === undefined) return undefined;
+    placement.onLost?.((reason) => this.relinquishAll(CloseCode.RESTART, reason));
+    return () => {
+      if (placement.serving!()) return false;
+      if (this.rooms.size > 0) this.relinquishAll(CloseCode.RESTART, "This node lost its lease");
+      return true;
+    };
+  }
+
+  /**
+   * Stops serving every room at once, before another node can claim them: held messages are
+   * discarded, sockets closed with `code` (1012: clients reconnect, through any node), instances
+   * dropped. Storage keeps what was durable; writes still in flight carry the old epoch and are
+   * fenced. Ownership is not released (the lease lapses by itself). Returns how many rooms.
+   */
+  relinquishAll(code: number, reason: string): number {
+    const rooms = [...this.rooms.values()];
+    this.rooms.clear();
+    for (const rt of rooms) {
+      rt.outbox.discard();
+      rt.fail(reason, code);
+      this.options.storage.release({ party: rt.def.name, room: rt.id });
+    }
+    if (rooms.length > 0) {
+      this.options.log.error("PH_ERR_CLUSTER_UNAVAILABLE", `${reason}: dropped ${rooms.length} rooms`);
+    }
+    return rooms.length;
+  }
+
   /**
    * Swaps in new party code (dev reload): every room is dropped, its sockets closed with 1012 so
    * clients reconnect to the new code; storage is untouched.
@@ -386,4 +430,12 @@ export class RoomHost {
     );
     await this.options.storage.close();
   }
+}
+
+function notServing(): PartyhouseError {
+  return new PartyhouseError(
+    "PH_ERR_CLUSTER_UNAVAILABLE",
+    "this node cannot confirm its lease in the cluster database; it serves no room until it can",
+    { status: 503 },
+  );
 }
