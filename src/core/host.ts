@@ -386,7 +386,10 @@ export class RoomHost {
       this.options.storage.release({ party: rt.def.name, room: rt.id });
     }
     if (rooms.length > 0) {
-      this.options.log.error("PH_ERR_CLUSTER_UNAVAILABLE", `${reason}: dropped ${rooms.length} rooms`);
+      this.options.log.error(
+        "PH_ERR_CLUSTER_UNAVAILABLE",
+        `${reason}: dropped ${rooms.length} rooms`,
+      );
     }
     return rooms.length;
   }
