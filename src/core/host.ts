@@ -300,7 +300,16 @@ export class RoomHost {
     this.options.log.debug("room evicted", { party: rt.def.name, room: rt.id });
     const ref = { party: rt.def.name, room: rt.id };
     this.options.storage.release(ref);
-    this.releasePlacement(ref);
+    this.releaseWhenFlushed(rt, ref);
+  }
+
+  /**
+   * Gives the room's ownership up once its pending writes are durable: a release raises the
+   * fencing epoch, so a commit still in flight behind it would be refused.
+   */
+  private releaseWhenFlushed(rt: RoomRuntime, ref: { party: string; room: string }): void {
+    const release = () => this.releasePlacement(ref);
+    rt.flushStorage().then(release, release);
   }
 
   private releasePlacement(ref: { party: string; room: string }): void {
@@ -350,7 +359,7 @@ export class RoomHost {
     this.rooms.delete(key);
     const ref = { party, room };
     this.options.storage.release(ref);
-    this.releasePlacement(ref);
+    this.releaseWhenFlushed(rt, ref);
     return true;
   }
 
