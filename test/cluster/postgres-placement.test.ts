@@ -176,6 +176,30 @@ await whenPostgres(() => {
       assert.deepEqual(await a.locate(ref), { kind: "remote", url: "http://b.test:1999" });
     });
 
+    it("a database at schema 1 (before the cluster tables) is migrated by a joining node", async () => {
+      const db = await database();
+      const old = createStorageProvider({ kind: "postgres", url: db.url, schema: "old" });
+      opened.add(old);
+      const room = old.open({ party: "main", room: "kept" }, { onAlarmChange() {} });
+      await room.put("k", "v");
+      await room.sync();
+      // Back to what a version-1 partyhouse left behind.
+      await db.sql.unsafe(
+        "DROP TABLE old.partyhouse_nodes, old.partyhouse_rooms; " +
+          "DELETE FROM old.partyhouse_schema_version WHERE version > 1",
+      );
+      const placement = await node("migrating", { schema: "old" });
+      assert.equal((await placement.locate({ party: "main", room: "kept" })).kind, "here");
+      const versions = await db.sql<{ version: number }[]>`
+        SELECT version FROM old.partyhouse_schema_version ORDER BY version`;
+      assert.deepEqual(
+        versions.map((v) => v.version),
+        [1, 2],
+      );
+      const [kept] = await db.sql`SELECT 1 FROM old.partyhouse_kv WHERE room = 'kept'`;
+      assert.ok(kept !== undefined, "the data of schema 1 is still there");
+    });
+
     it("a node that leaves (dead) gives its rooms up at once", async () => {
       const a = await node("a", { leaseMs: 60_000 });
       const b = await node("b", { leaseMs: 60_000 });
