@@ -23,7 +23,8 @@ export class Membership {
   #url: string | undefined;
   #leaving = false;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #renewing = false;
+  /** When the renewal in flight was sent (monotonic ms), or undefined. */
+  #renewing: number | undefined;
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -110,8 +111,12 @@ export class Membership {
     this.stop();
     const every = Math.max(1, Math.floor(this.options.leaseMs / 4));
     this.#timer = setInterval(() => {
-      if (this.#renewing) return; // a slow renewal is not piled onto
-      this.#renewing = true;
+      // A slow renewal is not piled onto, unless it hangs past a whole lease (a dead link the
+      // pool has not noticed yet): then the next one goes out anyway.
+      const now = SelfFence.now();
+      if (this.#renewing !== undefined && now - this.#renewing < this.options.leaseMs) return;
+      const mine = now;
+      this.#renewing = mine;
       this.renew()
         .then((ok) => {
           if (!ok && !this.#leaving) {
@@ -129,7 +134,7 @@ export class Membership {
           ),
         )
         .finally(() => {
-          this.#renewing = false;
+          if (this.#renewing === mine) this.#renewing = undefined;
         });
     }, every);
     (this.#timer as { unref?: () => void }).unref?.();
