@@ -51,6 +51,10 @@ export const ErrorCodes = {
     "A request claimed to come from another node (x-partyhouse-node-* headers) without a valid, fresh signature (answered with 403). Give every node the same PARTYHOUSE_CLUSTER_SECRET and keep their clocks within 30 s.",
   PH_ERR_FORWARD:
     "Forwarding a request to the room's owner failed after the owner started answering (the connection was cut); the client should retry.",
+  PH_ERR_FENCED:
+    "A storage commit carried an ownership epoch that is no longer the room's (another node took the room over): it changed nothing, the room's held messages were discarded and the room was reset here. Retry: the request reaches the new owner.",
+  PH_ERR_CLUSTER_UNAVAILABLE:
+    "This node cannot confirm its cluster membership (the database is unreachable or its lease ran out), so it serves no room (503, sockets closed with 1012). It rejoins once the database answers; check PARTYHOUSE_DATABASE_URL and the database.",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",
   PH_ERR_SOCKETIO_OPTIONS:
     "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",

@@ -9,7 +9,10 @@
  */
 import type { RoomRef } from "./api/storage-api.js";
 
-/** This node owns the room under `epoch` (the fencing token every storage commit carries). */
+/**
+ * This node owns the room under `epoch` (the fencing token every storage commit carries). Epoch 0
+ * means no fencing: one process owns every room.
+ */
 export interface HereLocation {
   readonly kind: "here";
   readonly epoch: number;
@@ -36,6 +39,17 @@ export interface Placement {
    * not be reached). Drop any cached answer; after the first such answer `locate` is asked once more.
    */
   misplaced?(ref: RoomRef, url: string): void;
+  /**
+   * Self-fencing: false once this node may have lost its lease (a renewal did not succeed in
+   * time), so another node may claim its rooms. The host checks it before every event enters a
+   * room. Absent: always true.
+   */
+  serving?(): boolean;
+  /**
+   * Called once by the host with what to do when `serving()` turns false on its own (the lease
+   * deadline passed): the host closes every room's sockets (1012) and drops its instances.
+   */
+  onLost?(lost: (reason: string) => void): void;
 }
 
 const HERE: HereLocation = Object.freeze({ kind: "here", epoch: 0 });

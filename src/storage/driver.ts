@@ -45,6 +45,12 @@ export interface Batch {
   readonly puts: readonly Entry[];
   /** `undefined`: leave the alarm row alone; `null`: remove it; a number: set it (epoch ms). */
   readonly alarm: number | null | undefined;
+  /**
+   * The distributed mode's fencing token: apply the batch only if the room's ownership epoch is
+   * still `epoch`, checked in the same transaction as the data; otherwise change nothing and fail
+   * with PH_ERR_FENCED. Drivers of one process (SQLite, memory) ignore it.
+   */
+  readonly fence?: { readonly epoch: number };
 }
 
 /**

@@ -11,9 +11,12 @@
  * - `<prefix>alarms (party, room, scheduled_ms)`: one row per room with an alarm.
  * - `<prefix>schema_version (version)`: one row per applied migration.
  *
- * Rooms are keyed by (party, room) everywhere, so the distributed mode can add a
- * `<prefix>rooms (party, room, owner, epoch)` table in a later migration and check the epoch in the
- * commit statement (see `commitStatement` in postgres.ts).
+ * Version 2 adds the distributed mode's ownership tables (see src/cluster/):
+ * - `<prefix>nodes (id, incarnation, url, status, lease_expires)`: one row per node; a node is live
+ *   while `status = 'active'` and `lease_expires` is ahead of the database's `clock_timestamp()`.
+ * - `<prefix>rooms (party, room, owner, owner_incarnation, epoch, version)`: who owns a room. Every
+ *   claim and release bumps `epoch`, the fencing token a commit checks (see `commitStatement`);
+ *   `version` counts fenced commits, so the check is an UPDATE that takes the row lock.
  */
 import type postgres from "postgres";
 import { PartyhouseError } from "../core/errors.js";
@@ -28,6 +31,8 @@ export interface TableNames {
   readonly kv: string;
   readonly alarms: string;
   readonly version: string;
+  readonly nodes: string;
+  readonly rooms: string;
   /** The schema named in the options, or undefined for the connection's search_path. */
   readonly schema: string | undefined;
   readonly prefix: string;
@@ -45,7 +50,15 @@ export function tableNames(schema: string | undefined, prefix: string): TableNam
   }
   const q = (table: string) =>
     schema === undefined ? ident(prefix + table) : `${ident(schema)}.${ident(prefix + table)}`;
-  return { kv: q("kv"), alarms: q("alarms"), version: q("schema_version"), schema, prefix };
+  return {
+    kv: q("kv"),
+    alarms: q("alarms"),
+    version: q("schema_version"),
+    nodes: q("nodes"),
+    rooms: q("rooms"),
+    schema,
+    prefix,
+  };
 }
 
 /** Migration N brings the schema from version N-1 to N. Statements run in one transaction. */
@@ -66,6 +79,26 @@ const MIGRATIONS: readonly ((t: TableNames) => string[])[] = [
      )`,
     // listAlarms() reads every alarm at start-up, earliest first.
     `CREATE INDEX ${ident(`${t.prefix}alarms_by_time`)} ON ${t.alarms} (scheduled_ms)`,
+  ],
+  (t) => [
+    `CREATE TABLE ${t.nodes} (
+       id text COLLATE "C" PRIMARY KEY,
+       incarnation bigint NOT NULL,
+       url text NOT NULL,
+       status text NOT NULL CHECK (status IN ('active', 'draining', 'dead')),
+       lease_expires timestamptz NOT NULL
+     )`,
+    `CREATE TABLE ${t.rooms} (
+       party text COLLATE "C" NOT NULL,
+       room text COLLATE "C" NOT NULL,
+       owner text COLLATE "C",
+       owner_incarnation bigint,
+       epoch bigint NOT NULL DEFAULT 0,
+       version bigint NOT NULL DEFAULT 0,
+       PRIMARY KEY (party, room)
+     )`,
+    // A node's rooms, for draining and for re-homing the rooms of a dead node.
+    `CREATE INDEX ${ident(`${t.prefix}rooms_by_owner`)} ON ${t.rooms} (owner) WHERE owner IS NOT NULL`,
   ],
 ];
 

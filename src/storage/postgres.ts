@@ -152,10 +152,19 @@ export class PostgresDriver implements StorageDriver {
     await this.#ready();
     const statement = commitStatement(this.#t, ref, batch);
     if (statement === null) return;
+    let rows: { fenced?: boolean }[];
     try {
-      await this.#query(statement.text, statement.params);
+      rows = await this.#query<{ fenced?: boolean }>(statement.text, statement.params);
     } catch (e) {
       throw this.#ioError("commit", e);
+    }
+    if (batch.fence !== undefined && rows[0]?.fenced !== false) {
+      throw new PartyhouseError(
+        "PH_ERR_FENCED",
+        `room "${ref.room}" of party "${ref.party}" is no longer owned by this node under epoch ` +
+          `${batch.fence.epoch}; the commit changed nothing`,
+        { status: 503 },
+      );
     }
   }
 
@@ -216,8 +225,12 @@ export class PostgresDriver implements StorageDriver {
 
 /**
  * The one statement that applies `batch`, or null when it changes nothing. Parameters $1 and $2
- * are the room; a fencing check (the distributed mode's room epoch) can be added as one more CTE
- * that the others depend on, keeping the commit one atomic statement.
+ * are the room.
+ *
+ * With `batch.fence`, a first CTE bumps the room's ownership row only if its epoch is still the
+ * batch's, and every data CTE runs only if that row came back, so a stale owner's commit changes
+ * nothing (the statement answers `fenced = true`). The UPDATE takes the row lock a claim also
+ * takes: a takeover is ordered after an in-flight commit, or the commit sees the new epoch.
  *
  * Sibling CTEs see the same snapshot and must not touch the same row twice, so `deleteAll`
  * deletes every key except the ones this batch puts (those are overwritten by the upsert), and
@@ -234,6 +247,9 @@ export function commitStatement(
     return `$${params.length}`;
   };
   const parts: string[] = [];
+  const fenced = batch.fence !== undefined;
+  // Fenced: every data CTE depends on the fence CTE's row (none: the statement changes nothing).
+  const ok = fenced ? " AND EXISTS (SELECT 1 FROM f)" : "";
   const room = "party = $1 AND room = $2";
   const { puts } = batch;
   if (batch.deleteAll) {
@@ -241,37 +257,48 @@ export function commitStatement(
       puts.length === 0
         ? ""
         : ` AND key <> ALL(${param(byteaArray(puts.map(([k]) => k)))}::bytea[])`;
-    parts.push(`d AS (DELETE FROM ${t.kv} WHERE ${room}${keep})`);
+    parts.push(`d AS (DELETE FROM ${t.kv} WHERE ${room}${keep}${ok})`);
   } else if (batch.deletes.length > 0) {
     parts.push(
-      `d AS (DELETE FROM ${t.kv} WHERE ${room} AND key = ANY(${param(byteaArray(batch.deletes))}::bytea[]))`,
+      `d AS (DELETE FROM ${t.kv} WHERE ${room} AND key = ANY(${param(byteaArray(batch.deletes))}::bytea[])${ok})`,
     );
   }
   const upsert = "ON CONFLICT (party, room, key) DO UPDATE SET value = EXCLUDED.value";
+  const where = fenced ? " WHERE EXISTS (SELECT 1 FROM f)" : "";
   if (puts.length === 1) {
     const [key, value] = puts[0]!;
+    const row = `$1, $2, ${param(Buffer.from(key, "utf8"))}, ${param(toBuffer(value))}`;
     parts.push(
       `p AS (INSERT INTO ${t.kv} (party, room, key, value) ` +
-        `VALUES ($1, $2, ${param(Buffer.from(key, "utf8"))}, ${param(toBuffer(value))}) ${upsert})`,
+        `${fenced ? `SELECT ${row}${where}` : `VALUES (${row})`} ${upsert})`,
     );
   } else if (puts.length > 1) {
     const keys = param(byteaArray(puts.map(([k]) => k)));
     const values = param(byteaArray(puts.map(([, v]) => v)));
     parts.push(
       `p AS (INSERT INTO ${t.kv} (party, room, key, value) ` +
-        `SELECT $1, $2, k, v FROM unnest(${keys}::bytea[], ${values}::bytea[]) AS u(k, v) ${upsert})`,
+        `SELECT $1, $2, k, v FROM unnest(${keys}::bytea[], ${values}::bytea[]) AS u(k, v)${where} ${upsert})`,
     );
   }
   if (batch.alarm === null) {
-    parts.push(`a AS (DELETE FROM ${t.alarms} WHERE ${room})`);
+    parts.push(`a AS (DELETE FROM ${t.alarms} WHERE ${room}${ok})`);
   } else if (batch.alarm !== undefined) {
+    const row = `$1, $2, ${param(batch.alarm)}::bigint`;
     parts.push(
-      `a AS (INSERT INTO ${t.alarms} (party, room, scheduled_ms) VALUES ($1, $2, ${param(batch.alarm)}::bigint) ` +
+      `a AS (INSERT INTO ${t.alarms} (party, room, scheduled_ms) ` +
+        `${fenced ? `SELECT ${row}${where}` : `VALUES (${row})`} ` +
         "ON CONFLICT (party, room) DO UPDATE SET scheduled_ms = EXCLUDED.scheduled_ms)",
     );
   }
   if (parts.length === 0) return null;
-  return { text: `WITH ${parts.join(", ")} SELECT 1`, params };
+  if (!fenced) return { text: `WITH ${parts.join(", ")} SELECT 1`, params };
+  const fence =
+    `f AS (UPDATE ${t.rooms} SET version = version + 1 ` +
+    `WHERE ${room} AND epoch = ${param(batch.fence!.epoch)}::bigint RETURNING 1)`;
+  return {
+    text: `WITH ${[fence, ...parts].join(", ")} SELECT NOT EXISTS (SELECT 1 FROM f) AS fenced`,
+    params,
+  };
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

@@ -32,6 +32,11 @@ export interface RoomStorageHooks {
    * settles. Not called for reads with `allowConcurrency`, nor for synchronous drivers.
    */
   onRead?(done: Promise<unknown>): void;
+  /**
+   * The distributed mode: the ownership epoch every commit must still hold (see `Batch.fence`);
+   * undefined (or no hook) commits unfenced, as one process does.
+   */
+  epoch?(): number | undefined;
 }
 
 /** The read options of the Durable Object API that change what the engine does. */
@@ -271,7 +276,12 @@ export class RoomEngine {
   #commit(layer: Layer): void {
     let result: MaybePromise<void>;
     try {
-      result = this.driver.commit(this.ref, layer.toBatch());
+      const epoch = this.hooks().epoch?.();
+      const batch = layer.toBatch();
+      result = this.driver.commit(
+        this.ref,
+        epoch === undefined ? batch : { ...batch, fence: { epoch } },
+      );
     } catch (e) {
       this.#failed(e);
       return;

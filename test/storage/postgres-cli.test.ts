@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { killAll, runCli, startCli, tempProject } from "../cli/cli-helpers.js";
 import { createDatabase, dropDatabase, whenPostgres } from "./postgres-helpers.js";
+import { SCHEMA_VERSION } from "../../src/storage/postgres-schema.js";
 
 const COUNTER = `
 export default class Counter {
@@ -92,7 +93,7 @@ await whenPostgres(() => {
         }),
       );
       const versions = await db.sql`SELECT version FROM partyhouse_schema_version`;
-      assert.equal(versions.length, 1);
+      assert.equal(versions.length, SCHEMA_VERSION, "each migration applied once");
       const rows = await db.sql<{ room: string }[]>`SELECT room FROM partyhouse_kv ORDER BY room`;
       assert.deepEqual(
         rows.map((r) => r.room),

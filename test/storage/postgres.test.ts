@@ -65,12 +65,19 @@ await whenPostgres(() => {
         WHERE table_schema = 'reopen' ORDER BY table_name`;
       assert.deepEqual(
         tables.map((t) => t.table_name),
-        ["partyhouse_alarms", "partyhouse_kv", "partyhouse_schema_version"],
+        [
+          "partyhouse_alarms",
+          "partyhouse_kv",
+          "partyhouse_nodes",
+          "partyhouse_rooms",
+          "partyhouse_schema_version",
+        ],
       );
-      const versions = await db.sql`SELECT version FROM reopen.partyhouse_schema_version`;
+      const versions =
+        await db.sql`SELECT version FROM reopen.partyhouse_schema_version ORDER BY version`;
       assert.deepEqual(
         versions.map((v) => v["version"] as number),
-        [SCHEMA_VERSION],
+        Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
       );
       // Keys are their UTF-8 bytes.
       const keys = await db.sql`SELECT key FROM reopen.partyhouse_kv WHERE room = 'r' ORDER BY key`;

@@ -93,6 +93,12 @@ export interface RoomStorageEvents {
   onCommitError?(error: Error): void;
   /** An asynchronous read is in flight: deliver no other event until it settles (input gate). */
   onRead?(done: Promise<unknown>): void;
+  /**
+   * The room's ownership epoch (distributed mode): every commit checks it in the same transaction
+   * as the data and fails with PH_ERR_FENCED if another node took the room over. Undefined: no
+   * fencing (one process).
+   */
+  epoch?(): number | undefined;
 }
 
 export interface StorageProvider {

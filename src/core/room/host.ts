@@ -76,6 +76,7 @@ export class RoomHost {
     const log = options.log;
     this.placement = options.placement ?? new LocalPlacement();
     this.forwarder = options.forwarder;
+    const lost = this.selfFencing();
     const target: StubTarget = {
       origin: () => this.originValue,
       // A stub to a room owned elsewhere is forwarded (a stub skips onBefore*, as does the owner).
@@ -132,6 +133,7 @@ export class RoomHost {
       openStorage: (party, room, rt) => this.openStorage(party, room, rt),
       resetRoom: (rt, error) => this.resetAfterCommit(rt, error),
       measure: options.measure,
+      ...(lost !== undefined ? { lost } : {}),
       plainState: Object.freeze({
         clone: false,
         maxBytes: options.limits.maxStateBytes,
@@ -201,6 +203,7 @@ export class RoomHost {
   ): LiveRoom | RemoteLocation | Promise<LiveRoom | RemoteLocation> {
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
+    if (this.shared.lost?.() === true) throw notServing();
     const live = this.rooms.get(`${party}\u0000${room}`);
     if (live !== undefined) return live;
     const def = this.defs.get(party);
@@ -224,6 +227,7 @@ export class RoomHost {
     if (this.closed)
       throw new PartyhouseError("PH_ERR_SHUTDOWN", "the server is shutting down", { status: 503 });
     const rt = new LiveRoom(def, room, this.shared);
+    if (where.epoch > 0) rt.epoch = where.epoch;
     this.rooms.set(key, rt);
     this.options.log.debug("room created", { party: def.name, room });
     this.loadAlarm(rt);
@@ -280,7 +284,7 @@ export class RoomHost {
   private openStorage(
     party: string,
     room: string,
-    reader: { onStorageRead(done: Promise<unknown>): void },
+    reader: { onStorageRead(done: Promise<unknown>): void; readonly epoch?: number | undefined },
   ) {
     const key = `${party}\u0000${room}`;
     return this.options.storage.open(
@@ -292,6 +296,9 @@ export class RoomHost {
           this.alarms.set(party, room, time);
         },
         onRead: (done) => reader.onStorageRead(done),
+        // The runtime that opened the storage, not the live one: a dropped room's late commits
+        // keep its old epoch and are fenced.
+        epoch: () => reader.epoch,
         // Cloudflare resets an object whose write failed, whether or not it had sent anything.
         onCommitError: (e) => {
           const rt = this.rooms.get(key);
@@ -324,7 +331,16 @@ export class RoomHost {
     this.options.log.debug("room evicted", { party: rt.def.name, room: rt.id });
     const ref = { party: rt.def.name, room: rt.id };
     this.options.storage.release(ref);
-    this.releasePlacement(ref);
+    this.releaseWhenFlushed(rt, ref);
+  }
+
+  /**
+   * Gives the room's ownership up once its pending writes are durable: a release raises the
+   * fencing epoch, so a commit still in flight behind it would be refused.
+   */
+  private releaseWhenFlushed(rt: LiveRoom, ref: { party: string; room: string }): void {
+    const release = () => this.releasePlacement(ref);
+    rt.flushStorage().then(release, release);
   }
 
   private releasePlacement(ref: { party: string; room: string }): void {
@@ -374,8 +390,48 @@ export class RoomHost {
     this.rooms.delete(key);
     const ref = { party, room };
     this.options.storage.release(ref);
-    this.releasePlacement(ref);
+    this.releaseWhenFlushed(rt, ref);
     return true;
+  }
+
+  // ---- Self-fencing (distributed mode) ------------------------------------
+
+  /**
+   * The `lost` check rooms run before each event, wired to the placement's self-fence; undefined
+   * when the placement never loses rooms (one process).
+   */
+  private selfFencing(): (() => boolean) | undefined {
+    const placement = this.placement;
+    if (placement.serving === undefined) return undefined;
+    placement.onLost?.((reason) => this.relinquishAll(CloseCode.RESTART, reason));
+    return () => {
+      if (placement.serving!()) return false;
+      if (this.rooms.size > 0) this.relinquishAll(CloseCode.RESTART, "This node lost its lease");
+      return true;
+    };
+  }
+
+  /**
+   * Stops serving every room at once, before another node can claim them: held messages are
+   * discarded, sockets closed with `code` (1012: clients reconnect, through any node), instances
+   * dropped. Storage keeps what was durable; writes still in flight carry the old epoch and are
+   * fenced. Ownership is not released (the lease lapses by itself). Returns how many rooms.
+   */
+  relinquishAll(code: number, reason: string): number {
+    const rooms = [...this.rooms.values()];
+    this.rooms.clear();
+    for (const rt of rooms) {
+      rt.outbox.discard();
+      rt.fail(reason, code);
+      this.options.storage.release({ party: rt.def.name, room: rt.id });
+    }
+    if (rooms.length > 0) {
+      this.options.log.error(
+        "PH_ERR_CLUSTER_UNAVAILABLE",
+        `${reason}: dropped ${rooms.length} rooms`,
+      );
+    }
+    return rooms.length;
   }
 
   /**
@@ -422,4 +478,12 @@ export class RoomHost {
 function ownedHere(party: string, room: string, at: LiveRoom | RemoteLocation): LiveRoom {
   if (at instanceof LiveRoom) return at;
   throw notOwnerError(party, room, at.url);
+}
+
+function notServing(): PartyhouseError {
+  return new PartyhouseError(
+    "PH_ERR_CLUSTER_UNAVAILABLE",
+    "this node cannot confirm its lease in the cluster database; it serves no room until it can",
+    { status: 503 },
+  );
 }

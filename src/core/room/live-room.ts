@@ -51,6 +51,8 @@ export class LiveRoom implements SocketHooks {
   hibernates: boolean | undefined;
   /** Bumped when a commit changes the alarm, so a slower read of the old one is not applied. */
   alarmChanges = 0;
+  /** Distributed mode: the ownership epoch this room was taken on under (its commits' fence). */
+  epoch: number | undefined;
 
   constructor(
     readonly def: PartyDef,
@@ -252,6 +254,7 @@ export class LiveRoom implements SocketHooks {
 
   /** @internal a message from the wire: the hot path, so no closure or event object unless needed. */
   onSocketMessage(conn: RoomConnection, data: string | ArrayBuffer): void {
+    if (this.shared.lost?.() === true) return; // self-fenced: the room was dropped
     this.activity++;
     if (conn.phase !== ConnectionPhase.OPEN) {
       if (conn.phase === ConnectionPhase.CONNECTING) this.connections.queueEarly(conn, data);
@@ -267,6 +270,7 @@ export class LiveRoom implements SocketHooks {
 
   /** @internal close and error from the wire. */
   onSocketEvent(conn: RoomConnection, event: ConnectionEvent): void {
+    if (this.shared.lost?.() === true) return; // self-fenced: the room was dropped
     this.activity++;
     if (event.type === "close" || event.type === "error") {
       // The manager forgets a closed socket at once, so getConnections() inside onClose skips it.
@@ -368,6 +372,7 @@ export class LiveRoom implements SocketHooks {
   // ---- Room API ------------------------------------------------------------
 
   broadcast(msg: WSMessage, without?: string[]): void {
+    if (this.shared.lost?.() === true) return; // self-fenced: send nothing
     this.connections.broadcast(msg, without);
   }
 
@@ -454,14 +459,15 @@ export class LiveRoom implements SocketHooks {
 
   /**
    * Fault isolation (see RoomHost.resetRoom): no handler of this runtime runs again, every socket
-   * closes with 1011, the instance is disposed. Storage is left as it is.
+   * closes with `code` (1011; 1012 when the node lost its lease), the instance is disposed.
+   * Storage is left as it is.
    */
-  fail(reason: string): void {
+  fail(reason: string, code: number = CloseCode.INTERNAL): void {
     this.failed = new PartyhouseError(
       "PH_ERR_ROOM_RESET",
       `room "${this.id}" was reset: ${reason}`,
     );
-    this.connections.failAll(CloseCode.INTERNAL, truncateReason(reason));
+    this.connections.failAll(code, truncateReason(reason));
     this.gate.clear();
     this.dispose();
   }

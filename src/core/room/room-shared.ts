@@ -30,6 +30,11 @@ export interface RoomShared {
    * dropped, its sockets closed with 1011, held messages discarded; storage stays.
    */
   resetRoom(rt: RoomIdentity, error: unknown): void;
+  /**
+   * Self-fencing (distributed mode): true once this node lost its lease; the host has then dropped
+   * every room, and an event that still reaches one is not delivered. Absent in one process.
+   */
+  readonly lost?: () => boolean;
   /** Serialized size of a value (v8 structured clone in Node); throws if it cannot be cloned. */
   measure(value: unknown): number;
   /** State handling of connections in ordinary rooms: kept as given, as PartyKit does. */
