@@ -16,7 +16,7 @@ import { PartyhouseError, errorMessage } from "../core/errors.js";
 import { silentLogger } from "../core/log.js";
 import type { Logger } from "../core/log.js";
 import type { Placement, RoomLocation } from "../core/placement.js";
-import type { RoomRef } from "../core/api/storage-api.js";
+import type { AlarmRow, RoomRef } from "../core/api/storage-api.js";
 import { migrate, tableNames } from "../storage/postgres-schema.js";
 import type { TableNames } from "../storage/postgres-schema.js";
 import { parsePostgresUrl, redactUrl } from "../storage/postgres-url.js";
@@ -147,6 +147,68 @@ export class PostgresPlacement implements Placement {
       // The lease lapses by itself; another node claims the room then.
       throw this.#unavailable(`releasing ${ref.party}/${ref.room}`, e);
     }
+  }
+
+  /**
+   * The alarms this node runs next (see `Placement.claimDueAlarms`), in one statement: due alarm
+   * rows of rooms that are unowned or whose owner is not live (dead, draining or past its lease)
+   * are locked `FOR UPDATE SKIP LOCKED` (two sweeping nodes take disjoint rows), their rooms
+   * claimed for this node (epoch + 1), and returned with the due alarms of rooms this node owns.
+   * Before `join`, or while this node's own lease is not live, there are none.
+   */
+  async claimDueAlarms(until: number, limit: number): Promise<readonly AlarmRow[]> {
+    if (this.#joined === undefined || !this.serving()) return [];
+    await this.#joined;
+    const incarnation = this.membership.incarnation!;
+    let rows: { party: string; room: string; time: number; epoch: number; claimed: boolean }[];
+    try {
+      rows = await this.#sql.unsafe(this.#claimAlarmsSql(), [
+        Math.ceil(until),
+        limit,
+        this.nodeId,
+        incarnation,
+      ]);
+    } catch (e) {
+      throw this.#unavailable("claiming due alarms", e);
+    }
+    for (const row of rows) {
+      if (row.claimed) this.#held.set(key(row), row.epoch);
+    }
+    return rows.map(({ party, room, time }) => ({ party, room, time }));
+  }
+
+  #claimAlarmsSql(): string {
+    const { rooms, nodes, alarms } = this.#t;
+    const live = (n: string) => `${n}.status = 'active' AND ${n}.lease_expires > clock_timestamp()`;
+    const mine = `r.owner = $3 AND r.owner_incarnation = $4::bigint`;
+    return `WITH me AS (
+        SELECT 1 FROM ${nodes} me WHERE me.id = $3 AND me.incarnation = $4::bigint AND ${live("me")}
+      ), orphaned AS (
+        SELECT a.party, a.room, a.scheduled_ms FROM ${alarms} a
+          LEFT JOIN ${rooms} r ON r.party = a.party AND r.room = a.room
+          LEFT JOIN ${nodes} n ON n.id = r.owner AND n.incarnation = r.owner_incarnation
+        WHERE a.scheduled_ms < $1::bigint AND EXISTS (SELECT 1 FROM me)
+          AND (r.owner IS NULL OR n.id IS NULL OR NOT (${live("n")}))
+        ORDER BY a.scheduled_ms LIMIT $2::bigint
+        FOR UPDATE OF a SKIP LOCKED
+      ), claimed AS (
+        INSERT INTO ${rooms} AS r (party, room, owner, owner_incarnation, epoch)
+          SELECT party, room, $3, $4::bigint, 1 FROM orphaned
+        ON CONFLICT (party, room) DO UPDATE
+          SET owner = EXCLUDED.owner, owner_incarnation = EXCLUDED.owner_incarnation,
+              epoch = r.epoch + 1
+          WHERE r.owner IS NULL
+             OR NOT EXISTS (SELECT 1 FROM ${nodes} n
+                            WHERE n.id = r.owner AND n.incarnation = r.owner_incarnation AND ${live("n")})
+        RETURNING r.party, r.room, r.epoch
+      )
+      SELECT c.party, c.room, o.scheduled_ms::float8 AS time, c.epoch::float8 AS epoch, true AS claimed
+        FROM claimed c JOIN orphaned o ON o.party = c.party AND o.room = c.room
+      UNION ALL
+      SELECT a.party, a.room, a.scheduled_ms::float8 AS time, r.epoch::float8 AS epoch, false AS claimed
+        FROM ${alarms} a JOIN ${rooms} r ON r.party = a.party AND r.room = a.room
+        WHERE a.scheduled_ms < $1::bigint AND ${mine} AND EXISTS (SELECT 1 FROM me)
+      LIMIT $2::bigint`;
   }
 
   /** The epoch this node holds `ref` under, if it does (inspection, tests). */

@@ -7,7 +7,7 @@
  * room is owned by one node at a time through a lease with a fencing epoch (see CLUSTER.md in the
  * design notes): `locate` claims an unowned room for this node or names the owner's address.
  */
-import type { RoomRef } from "./api/storage-api.js";
+import type { AlarmRow, RoomRef } from "./api/storage-api.js";
 
 /**
  * This node owns the room under `epoch` (the fencing token every storage commit carries). Epoch 0
@@ -50,6 +50,13 @@ export interface Placement {
    * deadline passed): the host closes every room's sockets (1012) and drops its instances.
    */
   onLost?(lost: (reason: string) => void): void;
+  /**
+   * Optional (a cluster): the stored alarms due before `until` (epoch ms) that this node should
+   * run, at most `limit`: those of rooms it owns, and those of rooms no live node owns, which it
+   * claims for itself in the same step (so two nodes never both pick one). Absent: the host reads
+   * every due alarm from storage, as one process owns every room.
+   */
+  claimDueAlarms?(until: number, limit: number): Promise<readonly AlarmRow[]>;
 }
 
 const HERE: HereLocation = Object.freeze({ kind: "here", epoch: 0 });

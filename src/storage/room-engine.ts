@@ -52,6 +52,8 @@ export class RoomEngine {
   #scheduled = false;
   /** The alarm whose onAlarm is running: hidden from getAlarm() until it is cleared. */
   #firingAlarm: number | null = null;
+  /** A commit touched the alarm row (or one failed) since the firing alarm started. */
+  #alarmTouched = false;
   /** Bumped by every finished commit: a driver read that spans one may not fill the cache. */
   #commits = 0;
 
@@ -158,6 +160,7 @@ export class RoomEngine {
 
   alarmFiring(time: number | null): void {
     this.#firingAlarm = time;
+    if (time !== null) this.#alarmTouched = false;
   }
 
   /** Nothing pending: every write issued so far is durable (or failed). */
@@ -226,6 +229,19 @@ export class RoomEngine {
   /** Removes the alarm row if it still holds `time` once pending writes are applied. */
   async clearFiredAlarm(time: number): Promise<void> {
     try {
+      if (
+        this.#firingAlarm === time &&
+        !this.#alarmTouched &&
+        lookupAlarm(this.#layers, undefined) === undefined
+      ) {
+        // Nothing changed the alarm since it started firing, so the row still holds `time`: the
+        // delete joins the open layer, the same commit as the handler's last writes when they
+        // are not sealed yet. A crash can then not keep those writes and lose the delete.
+        const layer = this.openLayer();
+        layer.alarm = null;
+        await layer.durable;
+        return;
+      }
       let current = lookupAlarm(this.#layers, undefined);
       if (current === undefined) {
         current = await this.#read("getAlarm", () => this.driver.getAlarm(this.ref));
@@ -306,6 +322,7 @@ export class RoomEngine {
       if (layer.noCache?.has(key) === true) this.cache.delete(key);
       else this.cache.set(key, value);
     }
+    if (layer.alarm !== undefined) this.#alarmTouched = true;
     if (layer.alarmChanged) {
       try {
         this.hooks().onAlarmChange(layer.alarm ?? null);
@@ -326,6 +343,7 @@ export class RoomEngine {
     const error = ioError("commit", cause);
     const dropped = this.#layers.splice(0);
     this.#committing = false;
+    this.#alarmTouched = true;
     this.#commits++;
     // A commit whose answer was lost (a dropped connection) may or may not have landed: forget
     // every clean value rather than trust one that might be stale.

@@ -211,7 +211,7 @@ export interface Server {
   onClose?(connection: Connection): void | Promise<void>;
   onError?(connection: Connection, error: Error): void | Promise<void>;
   onRequest?(req: Request): Response | Promise<Response>;
-  onAlarm?(): void | Promise<void>;
+  onAlarm?(alarmInfo?: AlarmInvocationInfo): void | Promise<void>;
 }
 
 export interface FetchSocket extends StubSocket {
@@ -256,7 +256,7 @@ export interface PartyKitServer {
   onBeforeConnect?: Worker["onBeforeConnect"];
   onCron?: Worker["onCron"];
   onRequest?(req: Request, room: Room): Response | Promise<Response>;
-  onAlarm?(room: Room): void | Promise<void>;
+  onAlarm?(room: Room, alarmInfo?: AlarmInvocationInfo): void | Promise<void>;
   onConnect?(connection: Connection, room: Room, ctx: ConnectionContext): void | Promise<void>;
   onMessage?(message: WSMessage, connection: Connection, room: Room): void | Promise<void>;
   onClose?(connection: Connection, room: Room): void | Promise<void>;
@@ -280,3 +280,14 @@ export type PartyWorker = Worker;
 export type PartyKitRoom = Room;
 export type PartyKitConnection = Connection;
 export type PartyServerOptions = ServerOptions;
+
+/**
+ * What onAlarm is told about its run, as Durable Objects' `alarmInfo`: the handler runs at least
+ * once, and again after it threw or its node died before the alarm was cleared.
+ */
+export interface AlarmInvocationInfo {
+  /** Earlier attempts of this alarm on this node that threw. */
+  readonly retryCount: number;
+  /** True when this run retries an earlier one. */
+  readonly isRetry: boolean;
+}

@@ -23,7 +23,16 @@ export class AlarmScheduler {
   private stopped = false;
 
   constructor(
-    private readonly fire: (party: string, room: string, time: number) => Promise<void>,
+    /**
+     * Runs the room's onAlarm (`retries`: earlier failed attempts). Resolving to false means the
+     * room lives on another node now: the timer is forgotten and the stored alarm left to its owner.
+     */
+    private readonly fire: (
+      party: string,
+      room: string,
+      time: number,
+      retries: number,
+    ) => Promise<boolean | void>,
     private readonly clear: (party: string, room: string, time: number) => Promise<void>,
     private readonly log: Logger,
     private readonly retryBaseMs = RETRY_BASE_MS,
@@ -68,6 +77,14 @@ export class AlarmScheduler {
 
   stop(): void {
     this.stopped = true;
+    this.cancelAll();
+  }
+
+  /**
+   * Forgets every timer but keeps scheduling (a node that stopped serving its rooms: whoever owns
+   * them next runs their alarms; a fire already under way finds its entry gone and stops there).
+   */
+  cancelAll(): void {
     for (const entry of this.pending.values()) {
       if (entry.timer !== undefined) clearTimeout(entry.timer);
     }
@@ -90,7 +107,11 @@ export class AlarmScheduler {
 
   private async run(key: string, party: string, room: string, entry: Pending): Promise<void> {
     try {
-      await this.fire(party, room, entry.time);
+      const fired = await this.fire(party, room, entry.time, entry.retries);
+      if (fired === false) {
+        if (this.pending.get(key) === entry) this.pending.delete(key);
+        return;
+      }
     } catch (e) {
       if (this.pending.get(key) !== entry || this.stopped) return;
       if (entry.retries >= MAX_RETRIES) {

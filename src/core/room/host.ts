@@ -30,7 +30,11 @@ export interface HostOptions {
   alarmRetryBaseMs?: number;
   /** Who owns a room; defaults to this process owning every room. */
   placement?: Placement;
-  /** How often stored alarms that fall due soon are read into timers (ms). */
+  /**
+   * How often stored alarms that fall due soon are read into timers (ms). Default 30,000 in one
+   * process; 1,000 with a placement that claims due alarms (a cluster), so an alarm whose owner
+   * died fires within about a second after the owner's lease ran out.
+   */
   alarmSweepMs?: number;
   /** `room.context.ai` (and `lobby.ai`): the AI binding; default an empty object. */
   ai?: object;
@@ -41,6 +45,7 @@ export interface HostOptions {
 /** Alarms read per sweep at most; a store with more due at once catches up over a few sweeps. */
 const ALARM_SWEEP_BATCH = 10_000;
 const DEFAULT_ALARM_SWEEP_MS = 30_000;
+const CLUSTER_ALARM_SWEEP_MS = 1000;
 
 const noAssets: AssetFetcher = { fetch: () => Promise.resolve(null) };
 /** Storage opened without a live room (clearing a fired alarm): no input gate to close. */
@@ -109,11 +114,8 @@ export class RoomHost {
     };
     const parties: Parties = createParties(target, this.defs.keys());
     this.alarms = new AlarmScheduler(
-      (party, room, time) => this.fireAlarm(party, room, time),
-      (party, room, time) =>
-        (
-          this.peek(party, room)?.storage ?? this.openStorage(party, room, noReader)
-        ).clearFiredAlarm(time),
+      (party, room, time, retries) => this.fireAlarm(party, room, time, retries),
+      (party, room, time) => this.clearFiredAlarm(party, room, time),
       log,
       options.alarmRetryBaseMs,
     );
@@ -154,7 +156,7 @@ export class RoomHost {
    */
   async start(): Promise<void> {
     await this.sweepAlarms();
-    const sweepMs = this.options.alarmSweepMs ?? DEFAULT_ALARM_SWEEP_MS;
+    const sweepMs = this.alarmSweepMs();
     this.alarmSweeper = setInterval(() => {
       this.sweepAlarms().catch((e: unknown) =>
         this.options.log.error("PH_ERR_STORAGE_IO", `reading due alarms: ${errorMessage(e)}`),
@@ -271,14 +273,40 @@ export class RoomHost {
     );
   }
 
+  private alarmSweepMs(): number {
+    return (
+      this.options.alarmSweepMs ??
+      (this.placement.claimDueAlarms !== undefined
+        ? CLUSTER_ALARM_SWEEP_MS
+        : DEFAULT_ALARM_SWEEP_MS)
+    );
+  }
+
+  /**
+   * One process reads every due alarm. In a cluster the placement picks them: the alarms of this
+   * node's rooms, and those of rooms no live node owns (claimed for this node as it reads them),
+   * so no node keeps a timer for a room another live node owns.
+   */
   private async sweepAlarms(): Promise<void> {
-    if (this.closed) return;
-    const sweepMs = this.options.alarmSweepMs ?? DEFAULT_ALARM_SWEEP_MS;
-    const rows = await this.options.storage.listAlarms({
-      until: Date.now() + 2 * sweepMs,
-      limit: ALARM_SWEEP_BATCH,
-    });
+    if (this.closed || this.placement.serving?.() === false) return;
+    const until = Date.now() + 2 * this.alarmSweepMs();
+    const rows =
+      this.placement.claimDueAlarms !== undefined
+        ? await this.placement.claimDueAlarms(until, ALARM_SWEEP_BATCH)
+        : await this.options.storage.listAlarms({ until, limit: ALARM_SWEEP_BATCH });
     if (!this.closed) this.alarms.load(rows);
+  }
+
+  /**
+   * Deletes a fired alarm's row. In a cluster only through the live room's storage, whose commits
+   * carry its epoch: a node that lost the room meanwhile (its commit would be fenced anyway) leaves
+   * the row to the new owner, which runs the alarm again (at-least-once).
+   */
+  private clearFiredAlarm(party: string, room: string, time: number): Promise<void> {
+    const live = this.peek(party, room);
+    if (live !== undefined) return live.storage.clearFiredAlarm(time);
+    if (this.placement.claimDueAlarms !== undefined) return Promise.resolve();
+    return this.openStorage(party, room, noReader).clearFiredAlarm(time);
   }
 
   private openStorage(
@@ -320,8 +348,17 @@ export class RoomHost {
     this.resetRoom(live.def.name, live.id, live.facade, "Room reset: a storage write failed");
   }
 
-  private async fireAlarm(party: string, room: string, time: number): Promise<void> {
-    return (await this.enter(party, room)).alarm(time);
+  /** Runs an alarm in its room; false when another node owns the room (its timer is dropped). */
+  private async fireAlarm(
+    party: string,
+    room: string,
+    time: number,
+    retries: number,
+  ): Promise<boolean> {
+    const at = await this.reach(party, room);
+    if (!(at instanceof LiveRoom)) return false;
+    await at.alarm(time, retries);
+    return true;
   }
 
   /** Drops a room from this process: its instance, its storage state, its placement. */
@@ -330,6 +367,7 @@ export class RoomHost {
     rt.dispose();
     this.options.log.debug("room evicted", { party: rt.def.name, room: rt.id });
     const ref = { party: rt.def.name, room: rt.id };
+    this.forgetAlarm(ref);
     this.options.storage.release(ref);
     this.releaseWhenFlushed(rt, ref);
   }
@@ -341,6 +379,15 @@ export class RoomHost {
   private releaseWhenFlushed(rt: LiveRoom, ref: { party: string; room: string }): void {
     const release = () => this.releasePlacement(ref);
     rt.flushStorage().then(release, release);
+  }
+
+  /**
+   * In a cluster a dropped room's alarm timer goes: once released, another node may claim the room
+   * and run its alarm. The sweep reads it again if the room is still this node's when it is due.
+   * One process keeps the timer (it wakes the room again).
+   */
+  private forgetAlarm(ref: { party: string; room: string }): void {
+    if (this.placement.claimDueAlarms !== undefined) this.alarms.set(ref.party, ref.room, null);
   }
 
   private releasePlacement(ref: { party: string; room: string }): void {
@@ -389,6 +436,7 @@ export class RoomHost {
     rt.fail(reason);
     this.rooms.delete(key);
     const ref = { party, room };
+    this.forgetAlarm(ref);
     this.options.storage.release(ref);
     this.releaseWhenFlushed(rt, ref);
     return true;
@@ -420,6 +468,9 @@ export class RoomHost {
   relinquishAll(code: number, reason: string): number {
     const rooms = [...this.rooms.values()];
     this.rooms.clear();
+    // Every alarm timer too (also those of rooms claimed for an alarm but not taken on yet):
+    // another node runs them once it owns the rooms.
+    this.alarms.cancelAll();
     for (const rt of rooms) {
       rt.outbox.discard();
       rt.fail(reason, code);

@@ -390,12 +390,12 @@ export class LiveRoom implements SocketHooks {
    * Runs onAlarm through the room's queue; resolves or rejects with the handler's outcome. While
    * it runs, getAlarm() no longer reports the alarm at `time` (the scheduler clears it on success).
    */
-  alarm(time?: number): Promise<void> {
+  alarm(time?: number, retryCount = 0): Promise<void> {
     return this.tracked(async () => {
       const instance = await this.whenReady();
       if (time !== undefined) this.storage.alarmFiring(time);
       try {
-        await instance.onAlarm();
+        await instance.onAlarm({ retryCount, isRetry: retryCount > 0 });
       } catch (e) {
         if (time !== undefined) this.storage.alarmFiring(null);
         throw e;

@@ -2,6 +2,7 @@ import { PartyhouseError } from "../errors.js";
 import { BUSY, DISPOSE, RAW_HANDLER } from "../raw-contract.js";
 import type { RawHandlerInstance } from "../raw-contract.js";
 import type {
+  AlarmInvocationInfo,
   Connection,
   ConnectionContext,
   PartyKitServer,
@@ -36,7 +37,7 @@ export interface PartyInstance {
   onClose(conn: Connection): unknown;
   onError(conn: Connection, err: Error): unknown;
   onRequest(req: Request): Response | Promise<Response>;
-  onAlarm(): unknown;
+  onAlarm(info: AlarmInvocationInfo): unknown;
 }
 
 /** A party as loaded from a user module. */
@@ -146,8 +147,8 @@ class ClassInstance implements PartyInstance {
   onRequest(req: Request): Response | Promise<Response> {
     return this.s.onRequest ? this.s.onRequest(req) : invalidOnRequest();
   }
-  onAlarm(): unknown {
-    return this.s.onAlarm?.();
+  onAlarm(info: AlarmInvocationInfo): unknown {
+    return this.s.onAlarm?.(info);
   }
 }
 
@@ -186,8 +187,8 @@ class ModuleInstance implements PartyInstance {
   onRequest(req: Request): Response | Promise<Response> {
     return this.mod.onRequest ? this.mod.onRequest(req, this.room) : invalidOnRequest();
   }
-  onAlarm(): unknown {
-    return this.mod.onAlarm?.(this.room);
+  onAlarm(info: AlarmInvocationInfo): unknown {
+    return this.mod.onAlarm?.(this.room, info);
   }
 }
 

@@ -7,7 +7,13 @@ import type { PartyhouseError } from "../../core/errors.js";
 import type { Limits } from "../../core/limits.js";
 import { RAW_HANDLER } from "../../core/raw-contract.js";
 import type { PartyDef, PartyInstance, RawHandlerInstance } from "../../core/room/party-def.js";
-import type { Connection, ConnectionContext, Room, WSMessage } from "../../core/api/types.js";
+import type {
+  AlarmInvocationInfo,
+  Connection,
+  ConnectionContext,
+  Room,
+  WSMessage,
+} from "../../core/api/types.js";
 import { withDeadline } from "./deadline.js";
 import { roomScope } from "./scope.js";
 import type { FaultOwner, RoomScope } from "./scope.js";
@@ -115,7 +121,7 @@ class GuardedInstance implements PartyInstance {
   onRequest(req: Request): Response | Promise<Response> {
     return this.run(() => this.inner.onRequest(req));
   }
-  onAlarm(): unknown {
-    return this.run(() => this.inner.onAlarm());
+  onAlarm(info: AlarmInvocationInfo): unknown {
+    return this.run(() => this.inner.onAlarm(info));
   }
 }
