@@ -46,6 +46,11 @@ export interface StartOptions {
   crons?: Record<string, string>;
   alarmRetryBaseMs?: number;
   /**
+   * How often stored alarms due soon are read into timers (ms). Default 30,000 in one process,
+   * 1,000 in a cluster (an orphaned alarm fires within about a second once its owner's lease ran out).
+   */
+  alarmSweepMs?: number;
+  /**
    * @internal Who owns a room (the distributed mode's seam); defaults to this process owning
    * every room.
    */
@@ -150,6 +155,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(options.alarmRetryBaseMs !== undefined
       ? { alarmRetryBaseMs: options.alarmRetryBaseMs }
       : {}),
+    ...(options.alarmSweepMs !== undefined ? { alarmSweepMs: options.alarmSweepMs } : {}),
     ...(options.placement ? { placement: options.placement } : {}),
     ...(forwarder ? { forwarder } : {}),
   });

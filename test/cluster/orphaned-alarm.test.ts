@@ -22,6 +22,8 @@ interface Node {
   readonly child: ChildProcess;
   readonly url: string;
   readonly nodeId: string;
+  /** What the node logged (passed on to this process's stderr too). */
+  readonly logged: string[];
 }
 
 async function startNode(nodeId: string): Promise<Node> {
@@ -33,16 +35,21 @@ async function startNode(nodeId: string): Promise<Node> {
       TEST_NODE_ID: nodeId,
       TEST_LEASE_MS: String(LEASE_MS),
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
+  const logged: string[] = [];
+  child.stderr!.on("data", (chunk: Buffer) => {
+    logged.push(chunk.toString());
+    process.stderr.write(chunk);
+  });
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once("line", resolve);
     child.once("exit", (code) => reject(new Error(`node ${nodeId} exited with ${code}`)));
   });
   const { url } = JSON.parse(first) as { url: string };
-  return { child, url, nodeId };
+  return { child, url, nodeId, logged };
 }
 
 /** Sets the room's alarm `delay` ms from now through `node`; answers the serving node's id. */
@@ -89,6 +96,8 @@ await whenPostgres(() => {
       assert.deepEqual(await firedKeys(room), ["fired-node-a-0-1"]);
       assert.equal(await alarmRows(room), 0, "the fired alarm's row is gone");
       assert.equal(await ownerOf(room), "node-a");
+      // b never tried it either (a remote room's alarm would fail with PH_ERR_NOT_OWNER, retried).
+      assert.doesNotMatch(b.logged.join(""), /onAlarm|PH_ERR_NOT_OWNER/);
     });
 
     it("an orphaned alarm fires once on the surviving node, with no request", async () => {
