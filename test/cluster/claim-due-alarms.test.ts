@@ -129,8 +129,10 @@ await whenPostgres(() => {
         b.claimDueAlarms(now + 1000, 100),
         c.claimDueAlarms(now + 1000, 100),
       ]);
-      for (const r of names(got.fromB, refs)) assert.ok(names(againB, refs).includes(r), "b keeps it");
-      for (const r of names(got.fromC, refs)) assert.ok(names(againC, refs).includes(r), "c keeps it");
+      for (const r of names(got.fromB, refs))
+        assert.ok(names(againB, refs).includes(r), "b keeps it");
+      for (const r of names(got.fromC, refs))
+        assert.ok(names(againC, refs).includes(r), "c keeps it");
       const final = [...names(againB, refs), ...names(againC, refs)];
       assert.equal(new Set(final).size, refs.length);
       assert.equal(final.length, refs.length);
