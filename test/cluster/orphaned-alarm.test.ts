@@ -74,6 +74,14 @@ async function alarmRows(room: string): Promise<number> {
   return row!.n;
 }
 
+/** How many fenced commits the room has had (each commit raises `version` by one). */
+async function commitsOf(room: string): Promise<number> {
+  const db = await database();
+  const [row] = await db.sql<{ version: number }[]>`
+    SELECT version::float8 AS version FROM partyhouse_rooms WHERE party = 'main' AND room = ${room}`;
+  return row!.version;
+}
+
 async function ownerOf(room: string): Promise<string | null> {
   const db = await database();
   const [row] = await db.sql<{ owner: string | null }[]>`
@@ -105,6 +113,7 @@ await whenPostgres(() => {
       const delay = 1500;
       assert.equal(await setAlarm(a, room, delay), "node-a");
       const due = Date.now() + delay;
+      const commitsBefore = await commitsOf(room);
       a.child.kill("SIGKILL");
       const killed = Date.now();
       await new Promise((r) => a.child.once("exit", r));
@@ -118,6 +127,8 @@ await whenPostgres(() => {
       assert.deepEqual(await firedKeys(room), ["fired-node-b-0-1"], "exactly once, on b");
       assert.equal(await alarmRows(room), 0);
       assert.equal(await ownerOf(room), "node-b");
+      // The handler's writes and the alarm row's delete were one commit: no crash could keep one.
+      assert.equal(await commitsOf(room), commitsBefore + 1, "one commit on b");
       const res = await fetch(`${b.url}/parties/main/${room}`);
       assert.deepEqual(await res.json(), { nodeId: "node-b", count: 1 });
     });
