@@ -82,6 +82,8 @@ await whenPostgres(() => {
       await new Promise((r) => setTimeout(r, 1500));
       assert.deepEqual(await firedKeys(room), ["fired-node-b-1"]);
       assert.doesNotMatch(a.logged.join("\n"), /onAlarm/, "a never tried to run the alarm");
+      assert.equal(b.ph.inspect.counts().rooms, 1, "b took the room on to fire it");
+      assert.equal(b.ph.inspect.counts().alarms, 0, "and cleared it");
     });
   });
 });
