@@ -4,7 +4,13 @@
  * PartyDef wrapper, like fault isolation's: the core drives it as any party and never learns.
  */
 import type { PartyDef, PartyInstance } from "../core/room/party-def.js";
-import type { Connection, ConnectionContext, Room, WSMessage } from "../core/api/types.js";
+import type {
+  AlarmInvocationInfo,
+  Connection,
+  ConnectionContext,
+  Room,
+  WSMessage,
+} from "../core/api/types.js";
 
 /** Told of each handler call once it settled: seconds it took, and whether it threw. */
 export type HandlerObserver = (
@@ -93,7 +99,7 @@ class TimedInstance implements PartyInstance {
   onRequest(req: Request): Response | Promise<Response> {
     return this.timed("onRequest", () => this.inner.onRequest(req));
   }
-  onAlarm(): unknown {
-    return this.timed("onAlarm", () => this.inner.onAlarm());
+  onAlarm(info: AlarmInvocationInfo): unknown {
+    return this.timed("onAlarm", () => this.inner.onAlarm(info));
   }
 }
