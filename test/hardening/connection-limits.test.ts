@@ -25,6 +25,9 @@ async function idleSocket(port: number, send?: string): Promise<Socket> {
   const s = netConnect({ port, host: "127.0.0.1" });
   sockets.push(s);
   s.on("error", () => {});
+  // Read (and drop) what the server sends: a paused socket never sees the end of a connection
+  // that was answered (Node may write 408 before it closes) and so never emits "close".
+  s.resume();
   await once(s, "connect");
   if (send !== undefined) s.write(send);
   return s;
