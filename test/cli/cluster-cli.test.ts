@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import WebSocket from "ws";
-import { killAll, startCli, tempProject } from "./cli-helpers.js";
+import { killAll, runCli, startCli, tempProject } from "./cli-helpers.js";
 import type { RunningCli } from "./cli-helpers.js";
 import { sleep, waitFor } from "../helpers.js";
 import { createDatabase, dropDatabase, whenPostgres } from "../storage/postgres-helpers.js";
@@ -145,6 +145,33 @@ const byPid = (runs: RunningCli[], pid: number) => {
   return run;
 };
 
+test("a node URL without a cluster secret is refused with PH_ERR_CONFIG before anything starts", async () => {
+  const dir = project();
+  try {
+    const env = {
+      PORT: "0",
+      PARTYHOUSE_DATABASE_URL: "postgres://u:secret@127.0.0.1:1/db",
+      PARTYHOUSE_NODE_URL: "http://10.0.0.5:1999",
+      PARTYHOUSE_CLUSTER_SECRET: "",
+    };
+    const { code, out } = await runCli(["start"], dir, env);
+    assert.equal(code, 1, out);
+    assert.match(out, /PH_ERR_CONFIG.*PARTYHOUSE_CLUSTER_SECRET/);
+    const bad = await runCli(["start", "--node-url", "10.0.0.5:1999"], dir, {
+      ...env,
+      PARTYHOUSE_CLUSTER_SECRET: SECRET,
+    });
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(bad.out, /PH_ERR_CONFIG.*http:\/\/ or https:\/\//);
+    const lease = await runCli(["start", "--lease-ms", "soon"], dir, env);
+    assert.equal(lease.code, 1, lease.out);
+    assert.match(lease.out, /--lease-ms must be milliseconds/);
+  } finally {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 await whenPostgres(() => {
   test("three nodes configured by env: one instance per room, broadcast and HTTP across nodes", async () => {
     await withCluster(async (db, dir) => {
@@ -186,7 +213,8 @@ await whenPostgres(() => {
 
   test("kill -9 of the owner under acknowledged writes: none lost, another node serves the room", async () => {
     await withCluster(async (db, dir) => {
-      const leaseMs = 2000;
+      // A short lease keeps the test fast; PARTYHOUSE_TEST_LEASE_MS measures another one.
+      const leaseMs = Number(process.env["PARTYHOUSE_TEST_LEASE_MS"] ?? 2000);
       const runs = await nodes(db, dir, 3, leaseMs);
       // Claim through node 0, write through node 1 (forwarded), so the writer's node survives.
       const owner = await open(runs[0]!, "crash");
