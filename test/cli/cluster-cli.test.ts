@@ -69,7 +69,11 @@ class Peer {
 
   /** Opens a socket to `room` through `node`; rejects if the upgrade is refused. */
   static open(node: RunningCli, room: string): Promise<Peer> {
-    const ws = new WebSocket(`${node.url.replace("http", "ws")}/parties/main/${room}`);
+    // Gives up on a handshake after 3 s, as real clients do (partysocket: 4 s): a node forwarding
+    // to a paused owner waits for it.
+    const ws = new WebSocket(`${node.url.replace("http", "ws")}/parties/main/${room}`, {
+      handshakeTimeout: 3000,
+    });
     const peer = new Peer(ws);
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(peer));
@@ -120,6 +124,24 @@ function nodeEnv(db: TestDatabase, leaseMs: number): Record<string, string> {
     PARTYHOUSE_CLUSTER_SECRET: SECRET,
     PARTYHOUSE_LEASE_MS: String(leaseMs),
   };
+}
+
+/** Reopens until the node with `pid` serves the room (a non-owner may still forward elsewhere). */
+async function reopenServedBy(
+  node: RunningCli,
+  room: string,
+  pid: number,
+  timeoutMs: number,
+): Promise<Peer> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const peer = await reopen(node, room, Math.max(0, deadline - Date.now()));
+    const hello = await peer.hello().catch(() => undefined);
+    if (hello?.pid === pid) return peer;
+    peer.ws.terminate();
+    if (Date.now() > deadline) throw new Error(`room ${room} never served by pid ${pid}`);
+    await sleep(50);
+  }
 }
 
 async function nodes(db: TestDatabase, dir: string, n: number, leaseMs: number) {
@@ -344,6 +366,52 @@ await whenPostgres(() => {
         `# rolling restart of 3 nodes: ${acked.size} acknowledged, ${lost.length} lost, ${drains} owner drains seen`,
       );
       assert.deepEqual(lost, [], "no acknowledged write is lost");
+    });
+  });
+  test("SIGSTOP of the owner past its lease, then SIGCONT: it acknowledges and writes nothing more", async () => {
+    await withCluster(async (db, dir) => {
+      const runs = await nodes(db, dir, 2, 1000);
+      const stale = await open(runs[0]!, "paused");
+      const ownerPid = (await stale.hello()).pid;
+      const owner = byPid(runs, ownerPid);
+      const survivor = runs.find((r) => r !== owner)!;
+      let seq = 0;
+      const staleAcks: string[] = [];
+      stale.ws.on("message", (d) => {
+        if (String(d).startsWith("ack:")) staleAcks.push(`w:${String(d).slice(4)}`);
+      });
+      const timer = setInterval(() => {
+        if (stale.ws.readyState === WebSocket.OPEN) stale.ws.send(`w:stale-${seq++}`);
+      }, 5);
+      await waitFor(() => staleAcks.length >= 50, 30_000, "acknowledged writes before the pause");
+      owner.child.kill("SIGSTOP");
+      const seqAtStop = seq;
+      const fresh = await reopenServedBy(survivor, "paused", survivor.child.pid!, 30_000).catch(
+        (e: unknown) => {
+          throw new Error(`${String(e)}; the survivor logged:\n${survivor.output().slice(-3000)}`);
+        },
+      );
+      fresh.ws.send("w:after-takeover");
+      await waitFor(() => fresh.messages.includes("ack:after-takeover"), 10_000, "new owner ack");
+      const ackedAtTakeover = staleAcks.length;
+      owner.child.kill("SIGCONT");
+      const code = await stale.closed;
+      clearInterval(timer);
+      assert.equal(code, 1012, "the resumed owner closes its stale sockets with 1012");
+      assert.equal(staleAcks.length, ackedAtTakeover, "the resumed owner acknowledges nothing");
+      const res = await fetch(`${survivor.url}/parties/main/paused`);
+      const stored = new Set(((await res.json()) as { keys: string[] }).keys);
+      assert.deepEqual(
+        staleAcks.filter((k) => !stored.has(k)),
+        [],
+        "every acknowledged write is stored",
+      );
+      // Writes sent after the SIGSTOP reach the owner only once it resumed, past its lease.
+      const resumedWrites = [...stored].filter(
+        (k) => k.startsWith("w:stale-") && Number(k.slice("w:stale-".length)) >= seqAtStop,
+      );
+      assert.deepEqual(resumedWrites, [], "no write of the resumed owner landed");
+      assert.ok(seq > seqAtStop, "the client kept writing during the pause");
     });
   });
 });
