@@ -5,6 +5,7 @@
  */
 import { createReadStream } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
+import { join, relative as relativeTo } from "node:path";
 import type { Stats } from "node:fs";
 import { Readable } from "node:stream";
 import type { ServeConfig } from "../config/types.js";
@@ -63,7 +64,13 @@ export function createAssetHandler(
     try {
       // A symlink inside the folder may point anywhere (/etc/passwd, the project's .env): what is
       // served is the file it resolves to, and that must be a servable file inside the folder.
-      const file = realFileInRoot(await realpath(serve.path), await realpath(named));
+      const root = await realpath(serve.path);
+      const real = await realpath(named);
+      // "refuse": the file must be exactly where its name says, below the (resolved) root.
+      if (serve.symlinks === "refuse" && real !== join(root, relativeTo(serve.path, named))) {
+        return null;
+      }
+      const file = realFileInRoot(root, real);
       if (file === null) return null;
       const stats = await stat(file);
       return stats.isFile() ? { file, stats } : null;

@@ -141,6 +141,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
       log,
       crons: { ...project.crons },
       ai: ai.binding,
+      observeHandler: ops.observeHandler,
       server,
       shutdownGraceMs: graceMs,
       ...(cluster

@@ -57,6 +57,8 @@ const serveObject: Schema = {
     browserTTL: ttl,
     edgeTTL: ttl,
     singlePageApp: bool,
+    // partyhouse's own (see ServeConfig.symlinks).
+    symlinks: { kind: "string", enum: ["inside", "refuse"] },
   },
 };
 
@@ -154,6 +156,7 @@ export type ServeJson =
       browserTTL?: number | null;
       edgeTTL?: number | null;
       singlePageApp?: boolean;
+      symlinks?: "inside" | "refuse";
     };
 
 /** The fields partyhouse reads from a config that passed `configSchema`. */

@@ -24,6 +24,7 @@ export function resolveServe(serve: ServeJson | undefined, base: string): ServeC
     include: opts.include ?? [],
     exclude: opts.exclude ?? [],
   };
+  if (opts.symlinks !== undefined) result.symlinks = opts.symlinks;
   const build = resolveClientBuild(opts.build, base, path);
   if (build) result.build = build;
   return result;

@@ -75,6 +75,11 @@ export interface ServeConfig {
   /** Absolute directory the files are served from. */
   path: string;
   singlePageApp: boolean;
+  /**
+   * partyhouse's own: "inside" (default) serves a symlink only if it resolves to a servable file
+   * inside `path`; "refuse" serves no path that goes through a symlink below `path`.
+   */
+  symlinks?: "inside" | "refuse";
   /** Seconds a browser may cache an asset (`Cache-Control: max-age`), null when unset. */
   browserTTL: number | null;
   /** Seconds a shared cache may keep an asset (`s-maxage`), null when unset. */

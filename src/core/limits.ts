@@ -55,6 +55,11 @@ export interface Limits {
    * must settle within this (ms); else the socket is refused or closed (1011) and the room reset.
    */
   connectTimeoutMs: number;
+  /**
+   * `room.blockConcurrencyWhile(fn)` must settle within this (ms): past it the call rejects and
+   * the room is reset, as Cloudflare resets an object whose blockConcurrencyWhile runs 30 s.
+   */
+  blockConcurrencyTimeoutMs: number;
 }
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
@@ -79,6 +84,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxPendingBytes: 4 * 1024 * 1024,
   startTimeoutMs: 30_000,
   connectTimeoutMs: 30_000,
+  blockConcurrencyTimeoutMs: 30_000,
 });
 
 /** Limits where 0 means "off" rather than "nothing allowed". */

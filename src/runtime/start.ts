@@ -19,6 +19,8 @@ import type { AssetFetcher, Parties } from "../core/api/types.js";
 import { unconfiguredAi } from "../compat/ai/binding.js";
 import { createStorageProvider, openStorageProvider } from "../storage/provider.js";
 import { FaultIsolation } from "./fault-isolation/index.js";
+import { timeHandlers } from "./handler-timing.js";
+import type { HandlerObserver } from "./handler-timing.js";
 import { measureSerialized } from "./measure.js";
 
 export type StorageOption =
@@ -80,6 +82,11 @@ export interface StartOptions {
    * embedding program handles those events itself.
    */
   faultIsolation?: boolean;
+  /**
+   * Told of every handler call (onMessage, onRequest, onAlarm, …) once it settled, with its
+   * duration in seconds: the CLI feeds the `partyhouse_handler_duration_seconds` histogram.
+   */
+  observeHandler?: HandlerObserver;
 }
 
 /** A running partyhouse server. */
@@ -130,10 +137,11 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
   const limits = resolveLimits(options.limits, "startPartyhouse");
   const log = options.log ?? silentLogger;
   const isolation = new FaultIsolation(log, limits);
+  const observe = options.observeHandler;
+  const defined = (parties: Record<string, unknown>) =>
+    observe === undefined ? defineParties(parties) : timeHandlers(defineParties(parties), observe);
   const guarded = (parties: Record<string, unknown>) =>
-    options.faultIsolation === false
-      ? defineParties(parties)
-      : isolation.guard(defineParties(parties));
+    options.faultIsolation === false ? defined(parties) : isolation.guard(defined(parties));
   const forwarder =
     options.clusterSecret === undefined
       ? undefined

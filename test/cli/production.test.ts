@@ -144,6 +144,14 @@ describe("partyhouse start: probes, metrics, guarded endpoints, logs", () => {
     assert.match(text, /^partyhouse_storage_commits_total [1-9]/m);
     assert.match(text, /^partyhouse_http_request_duration_seconds_count\{party="main"\} [1-9]/m);
     assert.match(text, /^partyhouse_storage_commit_duration_seconds_count [1-9]/m);
+    assert.match(
+      text,
+      /^partyhouse_handler_duration_seconds_count\{party="main",handler="onMessage"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^partyhouse_handler_duration_seconds_count\{party="main",handler="onRequest"\} 2$/m,
+    );
     assert.match(text, /^partyhouse_errors_total\{code="PH_ERR_ON_REQUEST",party="main"\} 1$/m);
     assert.match(text, /^partyhouse_nodejs_eventloop_lag_seconds /m);
     assert.match(text, /^partyhouse_process_resident_memory_bytes /m);

@@ -72,4 +72,26 @@ describe("the asset server and symlinks", () => {
     assert.deepEqual(await status("/alias.js"), { status: 200, body: "console.log(1)" });
     assert.deepEqual(await status("/manual/"), { status: 200, body: "<h1>docs</h1>" });
   });
+
+  it('with symlinks: "refuse", no path through a symlink is served, real files are', async () => {
+    const strict = createAssetHandler(
+      {
+        path: pub,
+        singlePageApp: false,
+        browserTTL: null,
+        edgeTTL: null,
+        include: [],
+        exclude: [],
+        symlinks: "refuse",
+      },
+      { dev: false },
+    );
+    const other = await serve({ parties: { main: class {} }, siteAssets: strict });
+    const get = async (path: string) => (await fetch(other.url + path)).status;
+    assert.equal(await get("/alias.js"), 404);
+    assert.equal(await get("/manual/"), 404);
+    assert.equal(await get("/passwd"), 404);
+    assert.equal(await get("/app.js"), 200);
+    assert.equal(await get("/docs/"), 200);
+  });
 });

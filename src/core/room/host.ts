@@ -131,7 +131,7 @@ export class RoomHost {
         bindings: { r2: {}, kv: {} },
       },
       openStorage: (party, room, rt) => this.openStorage(party, room, rt),
-      resetRoom: (rt, error) => this.resetAfterCommit(rt, error),
+      resetRoom: (rt, error, reason) => this.resetLive(rt, error, reason),
       measure: options.measure,
       ...(lost !== undefined ? { lost } : {}),
       plainState: Object.freeze({
@@ -302,14 +302,14 @@ export class RoomHost {
         // Cloudflare resets an object whose write failed, whether or not it had sent anything.
         onCommitError: (e) => {
           const rt = this.rooms.get(key);
-          if (rt !== undefined) this.resetAfterCommit(rt, e);
+          if (rt !== undefined) this.resetLive(rt, e, "Room reset: a storage write failed");
         },
       },
     );
   }
 
-  /** A failed commit: Cloudflare resets the object; so do we (see `resetRoom`). */
-  private resetAfterCommit(rt: RoomIdentity, error: unknown): void {
+  /** A failed commit or a stuck blockConcurrencyWhile: Cloudflare resets the object; so do we. */
+  private resetLive(rt: RoomIdentity, error: unknown, reason: string): void {
     const live = this.rooms.get(`${rt.def.name}\u0000${rt.id}`);
     if (live === undefined || live !== rt) return;
     this.options.log.error(
@@ -317,7 +317,7 @@ export class RoomHost {
       `party "${live.def.name}" room "${live.id}" reset: ${errorMessage(error)}`,
       { party: live.def.name, room: live.id },
     );
-    this.resetRoom(live.def.name, live.id, live.facade, "Room reset: a storage write failed");
+    this.resetRoom(live.def.name, live.id, live.facade, reason);
   }
 
   private async fireAlarm(party: string, room: string, time: number): Promise<void> {

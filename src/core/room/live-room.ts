@@ -39,7 +39,7 @@ export class LiveRoom implements SocketHooks {
   /** Holds what the room sends after a write until the write is durable (Durable Objects' gate). */
   readonly outbox = new OutputGate(
     () => this.storageHandle?.outputBarrier(),
-    (e) => this.shared.resetRoom(this, e),
+    (e) => this.shared.resetRoom(this, e, "Room reset: a storage write failed"),
   );
   /** Requests, connects and alarms under way; a room with any is never evicted. */
   inflight = 0;
@@ -131,11 +131,33 @@ export class LiveRoom implements SocketHooks {
     });
   }
 
+  /**
+   * Holds every event of the room until `fn` settles. Bounded: a `fn` that never settles would
+   * hold the room (and every socket's queued messages) forever, so past
+   * `blockConcurrencyTimeoutMs` the call rejects and the room is reset, as on Cloudflare.
+   */
   async blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
     this.gate.hold();
+    const limit = this.shared.limits.blockConcurrencyTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new PartyhouseError(
+          "PH_ERR_TIMEOUT",
+          `blockConcurrencyWhile of party "${this.def.name}" room "${this.id}" did not settle within ${limit} ms; the room was reset`,
+        );
+        this.shared.log.error("PH_ERR_TIMEOUT", error.message, {
+          party: this.def.name,
+          room: this.id,
+        });
+        reject(error);
+        this.shared.resetRoom(this, error, "Room reset: blockConcurrencyWhile timed out");
+      }, limit);
+    });
     try {
-      return await fn();
+      return await Promise.race([fn(), expired]);
     } finally {
+      clearTimeout(timer);
       this.gate.releaseSoon();
     }
   }

@@ -26,10 +26,11 @@ export interface RoomShared {
     rt: { onStorageRead(done: Promise<unknown>): void },
   ): DurableStorage & RoomStorageControl;
   /**
-   * Resets a room after a failure it cannot recover from (a failed commit): its instance is
-   * dropped, its sockets closed with 1011, held messages discarded; storage stays.
+   * Resets a room after a failure it cannot recover from (a failed commit, a
+   * blockConcurrencyWhile that never settled): its instance is dropped, its sockets closed with
+   * 1011 and `reason`, held messages discarded; storage stays.
    */
-  resetRoom(rt: RoomIdentity, error: unknown): void;
+  resetRoom(rt: RoomIdentity, error: unknown, reason: string): void;
   /**
    * Self-fencing (distributed mode): true once this node lost its lease; the host has then dropped
    * every room, and an event that still reaches one is not delivered. Absent in one process.

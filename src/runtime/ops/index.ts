@@ -64,6 +64,8 @@ export interface Ops {
   attach(inspect: Inspector): void;
   /** The storage driver with its commits counted and timed. */
   observe(driver: StorageDriver): StorageDriver;
+  /** A party handler settled (see startPartyhouse's observeHandler): into the histogram. */
+  observeHandler(party: string, handler: string, seconds: number, failed: boolean): void;
   /** Stops the timers (the event-loop watchdog). */
   stop(): void;
 }
@@ -140,6 +142,8 @@ export function createOps(options: OpsOptions): Ops {
       stopWatchdog();
       history.stop();
     },
+    observeHandler: (party, handler, seconds) =>
+      metrics.handlerDuration.observe({ party, handler }, seconds),
     observe: (driver) =>
       observedDriver(driver, {
         commit(seconds, failed) {

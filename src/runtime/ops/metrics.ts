@@ -9,6 +9,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<"status">;
   readonly httpDuration: Histogram<"party">;
+  readonly handlerDuration: Histogram<"party" | "handler">;
   readonly messagesIn: Counter<"party">;
   readonly messagesOut: Counter<"party">;
   readonly bytesIn: Counter<"party">;
@@ -63,6 +64,13 @@ export function createMetrics(stats: () => Map<string, PartyStats>): Metrics {
       name: "partyhouse_http_request_duration_seconds",
       help: "Time from request to the end of the response, by party (empty outside a party): onRequest latency",
       labelNames: ["party"] as const,
+      buckets: latency,
+      registers,
+    }),
+    handlerDuration: new Histogram({
+      name: "partyhouse_handler_duration_seconds",
+      help: "Time a party handler (onStart, onConnect, onMessage, onClose, onError, onRequest, onAlarm) took until it settled, by party and handler",
+      labelNames: ["party", "handler"] as const,
       buckets: latency,
       registers,
     }),
