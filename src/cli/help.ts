@@ -18,6 +18,9 @@ const PRODUCTION_FLAGS = `      --public-host <h>   PARTYKIT_HOST of client bund
       --https --https-key-path <key.pem> --https-cert-path <cert.pem>   serve TLS
       --admin-port <n>    admin listener (metrics, rooms, logs) on 127.0.0.1:<n>
       --admin-host <h>    bind it elsewhere (then PARTYHOUSE_ADMIN_TOKEN is required)
+      --node-url <url>    cluster: this node's address for other nodes (PARTYHOUSE_NODE_URL)
+      --cluster-secret <s>  cluster: shared secret for forwarding (PARTYHOUSE_CLUSTER_SECRET)
+      --lease-ms <ms>     cluster: room ownership lease (PARTYHOUSE_LEASE_MS, default 10000)
 `;
 
 const ADMIN_FLAGS = `      --admin <url>       the server's admin listener (default PARTYHOUSE_ADMIN_URL, or

@@ -16,6 +16,7 @@ import type { StorageDriver } from "../storage/driver.js";
 import { PostgresDriver } from "../storage/postgres.js";
 import { redactUrl } from "../storage/postgres-url.js";
 import { setupAi } from "./ai-setup.js";
+import { clusterNode } from "./cluster-node.js";
 import { artifactDir, hasArtifact } from "./artifact.js";
 import { loadArtifactProject } from "./artifact-project.js";
 import type { Project } from "./artifact-project.js";
@@ -117,6 +118,11 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   const assets = project.serve
     ? createAssetHandler(project.serve, { dev: mode === "dev" })
     : undefined;
+  // Every `start` process on one PostgreSQL database is a node of one cluster.
+  const cluster =
+    mode === "start" && project.persist.kind === "postgres"
+      ? clusterNode(project.persist.url, cli.server, log)
+      : undefined;
   const driver = await openDriver(project.persist);
   const ai = await setupAi(project, process.env, log);
   const server: NodeServerHooks = {
@@ -138,6 +144,15 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
       observeHandler: ops.observeHandler,
       server,
       shutdownGraceMs: graceMs,
+      ...(cluster
+        ? {
+            placement: cluster.placement,
+            ...(cluster.nodeUrl !== undefined ? { nodeUrl: cluster.nodeUrl } : {}),
+            ...(cluster.clusterSecret !== undefined
+              ? { clusterSecret: cluster.clusterSecret }
+              : {}),
+          }
+        : {}),
       ...(assets
         ? {
             siteAssets: assets,
@@ -146,8 +161,12 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
           }
         : {}),
     });
+    // Rooms are located only once the node is registered at the address others reach it on.
+    await cluster?.placement.join(cluster.nodeUrl ?? ph.url);
   } catch (e) {
     lock?.release();
+    await ph?.close().catch(() => {});
+    await cluster?.placement.close().catch(() => {});
     await ai.close();
     if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new PartyhouseError(
@@ -185,7 +204,10 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     );
     crons.stop();
     ops.stop();
-    void Promise.all([running.close(), project.bundler?.dispose(), admin?.close(), ai.close()])
+    // A node drains: its server stops accepting, each room is flushed and released (another node
+    // may claim it at once) and its sockets closed with 1012; then the node is marked dead.
+    const server = running.close().then(() => cluster?.placement.close("dead"));
+    void Promise.all([server, project.bundler?.dispose(), admin?.close(), ai.close()])
       .then(() => {
         lock?.release();
         log.info("stopped");
@@ -208,7 +230,17 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
         : persist.path;
   log.info(
     `partyhouse ${mode}: listening on ${running.url} (storage ${where}, from ${project.from})`,
-    { parties: project.partyNames, ...(admin ? { admin: admin.url } : {}) },
+    {
+      parties: project.partyNames,
+      ...(admin ? { admin: admin.url } : {}),
+      ...(cluster
+        ? {
+            node: cluster.placement.nodeId,
+            nodeUrl: cluster.nodeUrl ?? running.url,
+            leaseMs: cluster.placement.leaseMs,
+          }
+        : {}),
+    },
   );
   if (admin) log.info(`admin listener on ${admin.url} (metrics, rooms, logs)`);
 

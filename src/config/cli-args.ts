@@ -54,6 +54,12 @@ export interface ServerFlags {
   adminPort?: number;
   /** `--admin-host <h>`: where the admin listener binds (default 127.0.0.1). */
   adminHost?: string;
+  /** `--node-url <url>`: this node's address for the other cluster nodes (PARTYHOUSE_NODE_URL). */
+  nodeUrl?: string;
+  /** `--cluster-secret <s>`: the secret every cluster node shares (PARTYHOUSE_CLUSTER_SECRET). */
+  clusterSecret?: string;
+  /** `--lease-ms <ms>`: the room ownership lease (PARTYHOUSE_LEASE_MS). */
+  leaseMs?: number;
 }
 
 /** Flags of `partyhouse list`, `info` and `tail` (clients of a running server's admin listener). */
@@ -102,6 +108,9 @@ const runFlags: readonly FlagSpec[] = [
   { names: ["--out", "--from"], arity: "one" },
   { names: ["--admin-port"], arity: "one" },
   { names: ["--admin-host"], arity: "one" },
+  { names: ["--node-url"], arity: "one" },
+  { names: ["--cluster-secret"], arity: "one" },
+  { names: ["--lease-ms"], arity: "one" },
   { names: ["--live"], arity: "none", ignored: true },
   { names: ["--no-hotkeys"], arity: "none", ignored: true },
   { names: ["--disable-request-cf-fetch"], arity: "none", ignored: true },
@@ -345,6 +354,17 @@ function applyFlag(out: ParsedCli, long: string, given: string, values: string[]
       return;
     case "--admin-host":
       out.server.adminHost = value;
+      return;
+    case "--node-url":
+      out.server.nodeUrl = value;
+      return;
+    case "--cluster-secret":
+      out.server.clusterSecret = value;
+      return;
+    case "--lease-ms":
+      if (!/^\d+$/.test(value as string))
+        fail(`--lease-ms must be milliseconds (an integer), got "${value}"`);
+      out.server.leaseMs = Number(value);
       return;
     case "--admin":
       out.admin.url = value;

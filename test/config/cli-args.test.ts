@@ -160,6 +160,22 @@ describe("parseCliArgs", () => {
     refuses(["start", "--shutdown-grace", "soon"], "--shutdown-grace must be milliseconds");
   });
 
+  it("parses the cluster node flags of start", () => {
+    const cli = parseCliArgs([
+      "start",
+      "--node-url",
+      "http://10.0.0.5:1999",
+      "--cluster-secret=s3cret",
+      "--lease-ms",
+      "4000",
+    ]);
+    assert.equal(cli.server.nodeUrl, "http://10.0.0.5:1999");
+    assert.equal(cli.server.clusterSecret, "s3cret");
+    assert.equal(cli.server.leaseMs, 4000);
+    refuses(["start", "--lease-ms", "4s"], "--lease-ms must be milliseconds");
+    refuses(["start", "--node-url"], "--node-url needs a value");
+  });
+
   it("refuses missing and malformed values", () => {
     refuses(["dev", "--port"], "--port needs a value");
     refuses(["dev", "-p", "abc"], "--port must be an integer", "abc");

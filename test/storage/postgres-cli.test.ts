@@ -39,7 +39,11 @@ await whenPostgres(() => {
     const dir = project();
     try {
       const url = db.url.replace("postgres@", "postgres:pw-not-shown@");
-      const first = await startCli(["start", "-p", "0", "--database", url], dir);
+      // Each process is a cluster node; a short lease lets the second claim the room sooner.
+      const first = await startCli(
+        ["start", "-p", "0", "--database", url, "--lease-ms", "1000"],
+        dir,
+      );
       assert.match(first.output(), /storage in PostgreSQL postgres:\/\/postgres:\*\*\*@/);
       assert.doesNotMatch(first.output(), /pw-not-shown/);
       const acknowledged: string[] = [];
@@ -63,8 +67,18 @@ await whenPostgres(() => {
         SELECT count(*)::int AS n FROM partyhouse_kv WHERE party = 'main' AND room = 'crash'`;
       assert.equal(rows[0]!.n, 100, "the rows are in PostgreSQL, not in a SQLite file");
 
-      const second = await startCli(["start", "-p", "0"], dir, { PARTYHOUSE_DATABASE_URL: url });
-      const keys = (await (await fetch(`${second.url}/parties/main/crash`)).json()) as string[];
+      const second = await startCli(["start", "-p", "0"], dir, {
+        PARTYHOUSE_DATABASE_URL: url,
+        PARTYHOUSE_LEASE_MS: "1000",
+      });
+      // The killed node owns the room until its lease runs out: 503 until then.
+      let res = await fetch(`${second.url}/parties/main/crash`);
+      for (let i = 0; res.status === 503 && i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await fetch(`${second.url}/parties/main/crash`);
+      }
+      assert.equal(res.status, 200);
+      const keys = (await res.json()) as string[];
       assert.deepEqual(keys.sort(), acknowledged.sort());
       second.child.kill("SIGTERM");
       assert.equal((await second.exited).code, 0);
