@@ -58,6 +58,11 @@ export interface StartOptions {
    */
   placement?: Placement;
   /**
+   * @internal How long the owner of a room may take to answer a forwarded upgrade before it
+   * counts as not the owner (default 5,000 ms).
+   */
+  ownerAnswerMs?: number;
+  /**
    * @internal This node's address for other nodes (PARTYHOUSE_NODE_URL), e.g.
    * `http://10.0.0.5:1999`: what a cluster placement names as the owner of this node's rooms.
    * Forwarding itself only needs the owner's address, which the placement gives.
@@ -150,7 +155,11 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
   const forwarder =
     options.clusterSecret === undefined
       ? undefined
-      : createNodeForwarder({ secret: options.clusterSecret, log });
+      : createNodeForwarder({
+          secret: options.clusterSecret,
+          log,
+          ...(options.ownerAnswerMs !== undefined ? { ownerAnswerMs: options.ownerAnswerMs } : {}),
+        });
   const host = new RoomHost({
     parties: guarded(options.parties),
     storage: await toProvider(options.storage, limits),

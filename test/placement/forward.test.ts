@@ -3,10 +3,11 @@
 // party stubs) must reach B's one instance through A, with onBefore* run on A only, and no
 // request ever taking a second hop or passing off as a node without the cluster secret.
 import assert from "node:assert/strict";
+import { createServer as createNetServer } from "node:net";
 import { createHash } from "node:crypto";
 import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import type { IncomingMessage, Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
 import { signNodeHeaders } from "../../src/adapters/node/node-auth.js";
 import { LocalPlacement } from "../../src/core/placement.js";
@@ -423,6 +424,36 @@ describe("forwarding to the owner", () => {
     assert.ok(a.inspect.room("main", "home"));
     assert.equal(a.inspect.room("main", "r7"), undefined);
     assert.ok(b.inspect.room("main", "r7"));
+  });
+
+  it("gives up on an owner that never answers an upgrade (paused): 503, no hang", async () => {
+    // A TCP server that accepts and says nothing: what a SIGSTOPped owner looks like.
+    const held = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      held.add(socket);
+      socket.on("error", () => {});
+      socket.resume(); // read and ignore, so the end of the connection is seen
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const placement = new ElsewherePlacement(["r"]);
+      placement.owner = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const relay = await serve({
+        parties: { main: Room, sio: Sio },
+        env: { NODE: "D" },
+        placement,
+        clusterSecret: SECRET,
+        ownerAnswerMs: 300,
+      });
+      const started = Date.now();
+      const res = await refusal(wsUrl(relay, "/parties/main/r11"));
+      assert.equal(res.statusCode, 503);
+      assert.ok(Date.now() - started < 10_000, "refused long before the host's own limit");
+      assert.ok(placement.wrong.length >= 1, "the placement was told the owner was wrong");
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it("cuts the pipes of a forwarding node that shuts down; the owner sees the socket go", async () => {

@@ -123,8 +123,21 @@ function switchingHead(res: IncomingMessage): string {
   return lines.join("\r\n") + "\r\n\r\n";
 }
 
-export function createNodeForwarder(options: { secret: string; log: Logger }): NodeForwarder {
+/**
+ * How long an owner may take to answer a forwarded upgrade (its 101 or a refusal). A paused owner
+ * (SIGSTOP, a long GC pause) would otherwise hold the handshake until the host's own limit; past
+ * this the owner counts as "not the owner", so the room is looked up again (and, once its lease
+ * runs out, claimed by a live node).
+ */
+const OWNER_ANSWER_MS = 5000;
+
+export function createNodeForwarder(options: {
+  secret: string;
+  log: Logger;
+  ownerAnswerMs?: number;
+}): NodeForwarder {
   const { secret, log } = options;
+  const ownerAnswerMs = options.ownerAnswerMs ?? OWNER_ANSWER_MS;
   const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 64 });
   const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 64 });
   const piped = new Set<Duplex>();
@@ -231,7 +244,12 @@ export function createNodeForwarder(options: { secret: string; log: Logger }): N
     const { path, headers } = signed(request, true);
     const up = issue(new URL(url), "GET", path, headers, false);
     return new Promise((resolve) => {
+      up.setTimeout(ownerAnswerMs, () =>
+        up.destroy(new Error(`the owner did not answer within ${ownerAnswerMs} ms`)),
+      );
       up.once("upgrade", (res: IncomingMessage, owner: Socket, ownerHead: Buffer) => {
+        // Piped from here on: an idle WebSocket is no reason to cut it.
+        owner.setTimeout(0);
         if (client.destroyed || !client.writable) {
           owner.destroy();
           resolve("handled");
