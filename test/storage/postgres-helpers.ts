@@ -1,8 +1,7 @@
 /**
  * PostgreSQL for tests: a real server (127.0.0.1:5432, user postgres, trust auth unless
  * PARTYHOUSE_TEST_POSTGRES_URL says otherwise). Each test file makes its own database and drops
- * it afterwards, even on failure. Without a server the tests fail when CI=true and are skipped,
- * loudly, elsewhere.
+ * it afterwards, even on failure. Without a server the tests fail: they never skip.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -32,8 +31,8 @@ async function probe(): Promise<string | null> {
 }
 
 /**
- * Registers the file's tests when PostgreSQL answers. Otherwise: under CI=true one failing test
- * (a missing service must not pass as green), elsewhere one skipped test and a warning.
+ * Registers the file's tests when PostgreSQL answers, else one failing test naming what is
+ * missing: a service the tests need must not pass as green (or as skipped), in CI or anywhere.
  */
 export async function whenPostgres(register: () => void): Promise<void> {
   const missing = await probe();
@@ -41,14 +40,7 @@ export async function whenPostgres(register: () => void): Promise<void> {
     register();
     return;
   }
-  if (process.env["CI"] === "true") {
-    test("PostgreSQL is reachable (required when CI=true)", () => assert.fail(missing));
-    return;
-  }
-  process.stderr.write(
-    `\n!!!!!!!! ${missing}\n!!!!!!!! The PostgreSQL tests of this file are SKIPPED (they fail under CI=true).\n\n`,
-  );
-  test("PostgreSQL tests", { skip: missing }, () => {});
+  test("PostgreSQL is reachable (the tests of this file need it)", () => assert.fail(missing));
 }
 
 export interface TestDatabase {
