@@ -363,9 +363,17 @@ export class RoomHost {
 
   /** Drops a room from this process: its instance, its storage state, its placement. */
   private drop(key: string, rt: LiveRoom): void {
-    this.rooms.delete(key);
     rt.dispose();
     this.options.log.debug("room evicted", { party: rt.def.name, room: rt.id });
+    this.forgetRoom(key, rt);
+  }
+
+  /**
+   * What every road out of this process ends with (eviction, reset): the room is no longer live
+   * here, its alarm timer (in a cluster), storage state and ownership go.
+   */
+  private forgetRoom(key: string, rt: LiveRoom): void {
+    this.rooms.delete(key);
     const ref = { party: rt.def.name, room: rt.id };
     this.forgetAlarm(ref);
     this.options.storage.release(ref);
@@ -432,13 +440,8 @@ export class RoomHost {
     const key = `${party}\u0000${room}`;
     const rt = this.rooms.get(key);
     if (rt === undefined || rt.facade !== facade) return false;
-    rt.outbox.discard();
     rt.fail(reason);
-    this.rooms.delete(key);
-    const ref = { party, room };
-    this.forgetAlarm(ref);
-    this.options.storage.release(ref);
-    this.releaseWhenFlushed(rt, ref);
+    this.forgetRoom(key, rt);
     return true;
   }
 
@@ -472,7 +475,6 @@ export class RoomHost {
     // another node runs them once it owns the rooms.
     this.alarms.cancelAll();
     for (const rt of rooms) {
-      rt.outbox.discard();
       rt.fail(reason, code);
       this.options.storage.release({ party: rt.def.name, room: rt.id });
     }

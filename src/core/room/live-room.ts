@@ -489,6 +489,8 @@ export class LiveRoom implements SocketHooks {
       "PH_ERR_ROOM_RESET",
       `room "${this.id}" was reset: ${reason}`,
     );
+    // What the output gate held was waiting for this room's writes: it never leaves.
+    this.outbox.discard();
     this.connections.failAll(code, truncateReason(reason));
     this.gate.clear();
     this.dispose();
