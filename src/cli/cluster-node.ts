@@ -30,8 +30,14 @@ const env = (name: string): string | undefined => process.env[name] || undefined
  * The cluster settings of a process whose storage is `databaseUrl`. Throws PH_ERR_CONFIG before
  * anything starts when they do not fit together.
  */
-export function clusterNode(databaseUrl: string, flags: ServerFlags, log: Logger): ClusterNode {
-  const nodeUrl = flags.nodeUrl ?? env("PARTYHOUSE_NODE_URL");
+export function clusterNode(
+  databaseUrl: string,
+  flags: ServerFlags,
+  log: Logger,
+  /** A worker of `--workers`: its slot's node id, and its own node URL (see workers/worker.ts). */
+  worker?: { nodeId: string; nodeUrl?: string },
+): ClusterNode {
+  const nodeUrl = worker ? worker.nodeUrl : (flags.nodeUrl ?? env("PARTYHOUSE_NODE_URL"));
   const clusterSecret = flags.clusterSecret ?? env("PARTYHOUSE_CLUSTER_SECRET");
   if (nodeUrl !== undefined) {
     if (clusterSecret === undefined) {
@@ -44,7 +50,12 @@ export function clusterNode(databaseUrl: string, flags: ServerFlags, log: Logger
     checkNodeUrl(nodeUrl);
   }
   const leaseMs = flags.leaseMs ?? envMs("PARTYHOUSE_LEASE_MS", DEFAULT_LEASE_MS);
-  const placement = new PostgresPlacement({ databaseUrl, leaseMs, log });
+  const placement = new PostgresPlacement({
+    databaseUrl,
+    leaseMs,
+    log,
+    ...(worker ? { nodeId: worker.nodeId } : {}),
+  });
   if (clusterSecret === undefined) {
     log.warn(
       "cluster node without PARTYHOUSE_CLUSTER_SECRET: requests for rooms another node owns get 503 PH_ERR_NOT_OWNER instead of being forwarded",

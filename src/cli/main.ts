@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { parseCliArgs } from "../config/cli-args.js";
 import { runInit } from "./init.js";
@@ -5,6 +6,10 @@ import { reportFatal, runServer } from "./run-server.js";
 import { runBuild } from "./build.js";
 import { helpText } from "./help.js";
 import { runInfo, runList, runTail } from "./admin-client.js";
+import { PartyhouseError } from "../core/errors.js";
+import { createLogger } from "../runtime/logger.js";
+import { maxMemoryBytes, shutdownGrace, stuckThreshold, workerCount } from "./server-flags.js";
+import { runSupervisor } from "./workers/supervisor.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -34,6 +39,24 @@ async function main(): Promise<void> {
   if (cli.command === "tail") return runTail(cli);
   if (cli.command === "build") {
     await runBuild(cli);
+    return;
+  }
+  const workers = workerCount(cli.server);
+  if (workers !== undefined && cli.command === "dev") {
+    throw new PartyhouseError(
+      "PH_ERR_CONFIG",
+      "--workers and --max-memory are for `partyhouse start`; dev runs one process (it reloads on change)",
+    );
+  }
+  if (workers !== undefined && cluster.isPrimary) {
+    const maxMemory = maxMemoryBytes(cli.server);
+    runSupervisor({
+      count: workers,
+      log: createLogger("json", { verbose: cli.verbose }),
+      stuckMs: stuckThreshold(),
+      graceMs: shutdownGrace(cli.server),
+      ...(maxMemory !== undefined ? { maxMemory } : {}),
+    });
     return;
   }
   await runServer(cli, cli.command);

@@ -29,12 +29,15 @@ import {
   envMs,
   envPort,
   cronToken,
+  stuckThreshold,
   hostDefines,
   metricsToken,
   readTls,
   shutdownGrace,
 } from "./server-flags.js";
 import { lockStateFolder } from "./state-lock.js";
+import { startStuckWatch } from "./workers/stuck-watch.js";
+import { reportToSupervisor, workerNode, workerRole } from "./workers/worker.js";
 
 /**
  * `partyhouse dev` and `partyhouse start`: load and check the config, bundle the parties (or, in
@@ -44,6 +47,9 @@ import { lockStateFolder } from "./state-lock.js";
  */
 export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<Partyhouse> {
   const base = createLogger(mode === "start" ? "json" : "pretty", { verbose: cli.verbose });
+  // A worker of `start --workers N` (see workers/): a node of its own on the shared store.
+  const role = mode === "start" ? workerRole() : undefined;
+  const stuck = role ? startStuckWatch(role.slot, stuckThreshold()) : undefined;
   const ops = createOps({
     mode,
     log: base,
@@ -51,6 +57,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     cronToken: cronToken(),
     blockedThresholdMs: blockedThreshold(),
     sampleMs: Math.max(100, envMs("PARTYHOUSE_ADMIN_SAMPLE_MS", 5000)),
+    ...(stuck ? { entered: stuck.entered } : {}),
   });
   const log = ops.log;
   for (const flag of cli.ignored) log.warn(`${flag} has no effect in partyhouse; ignored`);
@@ -114,13 +121,16 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   }
 
   const lock =
-    project.persist.kind === "sqlite" ? lockStateFolder(project.persist.path) : undefined;
+    project.persist.kind === "sqlite"
+      ? lockStateFolder(project.persist.path, role?.supervisorPid)
+      : undefined;
   const assets = project.serve
     ? createAssetHandler(project.serve, { dev: mode === "dev" })
     : undefined;
   // Every `start` process on one PostgreSQL database is a node of one cluster.
-  const cluster =
-    mode === "start" && project.persist.kind === "postgres"
+  const cluster = role
+    ? workerNode(role, project.persist, cli.server, project.host, log)
+    : mode === "start" && project.persist.kind === "postgres"
       ? clusterNode(project.persist.url, cli.server, log)
       : undefined;
   const driver = await openDriver(project.persist);
@@ -151,6 +161,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
             ...(cluster.clusterSecret !== undefined
               ? { clusterSecret: cluster.clusterSecret }
               : {}),
+            ...("listener" in cluster ? { nodeListener: cluster.listener } : {}),
           }
         : {}),
       ...(assets
@@ -162,7 +173,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
         : {}),
     });
     // Rooms are located only once the node is registered at the address others reach it on.
-    await cluster?.placement.join(cluster.nodeUrl ?? ph.url);
+    await cluster?.placement.join(cluster.nodeUrl ?? ph.nodeUrl ?? ph.url);
   } catch (e) {
     lock?.release();
     await ph?.close().catch(() => {});
@@ -193,7 +204,12 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
           throw e;
         });
   ops.state = "ready";
-  const crons = scheduleCrons(project.crons, (name, expr) => running.runCron(name, expr), log);
+  // Under a supervisor one worker runs the crons: each tick once per machine, not once per worker.
+  const crons = scheduleCrons(
+    role === undefined || role.slot === 0 ? project.crons : {},
+    (name, expr) => running.runCron(name, expr),
+    log,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -204,6 +220,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
     );
     crons.stop();
     ops.stop();
+    void stuck?.stop();
     // A node drains: its server stops accepting, each room is flushed and released (another node
     // may claim it at once) and its sockets closed with 1012; then the node is marked dead.
     const server = running.close().then(() => cluster?.placement.close("dead"));
@@ -222,6 +239,23 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
   const { persist } = project;
+  const nodeUrl = cluster ? (cluster.nodeUrl ?? running.nodeUrl ?? running.url) : undefined;
+  if (role) {
+    // The supervisor announces the port once every worker is ready; each worker says it is.
+    reportToSupervisor(
+      { nodeId: role.nodeId, url: running.url, nodeUrl: nodeUrl!, persist },
+      (why) => {
+        log.warn(`${why}: draining`);
+        stop("supervisor gone");
+      },
+    );
+    log.info(`worker ${role.slot} serving ${running.url} (node ${nodeUrl})`, {
+      worker: role.slot,
+      node: role.nodeId,
+      nodeUrl,
+    });
+    return running;
+  }
   const where =
     persist.kind === "memory"
       ? "in memory"
@@ -236,7 +270,7 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
       ...(cluster
         ? {
             node: cluster.placement.nodeId,
-            nodeUrl: cluster.nodeUrl ?? running.url,
+            nodeUrl,
             leaseMs: cluster.placement.leaseMs,
           }
         : {}),

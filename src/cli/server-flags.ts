@@ -12,8 +12,12 @@
  * | `--admin-host <h>` | `PARTYHOUSE_ADMIN_HOST` | 127.0.0.1 (elsewhere needs `PARTYHOUSE_ADMIN_TOKEN`) |
  * | — | `PARTYHOUSE_ADMIN_SAMPLE_MS` | 5000: the admin page's chart resolution |
  * | — | `PARTYHOUSE_BLOCKED_MS` | 1000: log a handler blocking the event loop longer (0: off) |
+ * | `--workers <n\|auto>` | `PARTYHOUSE_WORKERS` | one process, no supervisor |
+ * | `--max-memory <size>` | `PARTYHOUSE_MAX_MEMORY` | no ceiling |
+ * | — | `PARTYHOUSE_STUCK_MS` | 5000: a worker whose event loop is stuck longer is replaced |
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { NodeServerHooks } from "../adapters/node/server.js";
 import type { BundlerOptions } from "../bundler/index.js";
 import type { ParsedCli, ServerFlags } from "../config/cli-args.js";
@@ -112,3 +116,53 @@ export function readTls(flags: ServerFlags): NodeServerHooks["tls"] {
   };
   return { key: read("key", flags.httpsKeyPath), cert: read("certificate", flags.httpsCertPath) };
 }
+
+/**
+ * `--workers` / PARTYHOUSE_WORKERS: how many worker processes `start` runs behind its port
+ * (`auto`: one per core), or undefined for one plain process. `--max-memory` alone implies one
+ * worker, since only a supervisor can restart a process. Throws PH_ERR_CONFIG when bad.
+ */
+export function workerCount(flags: ServerFlags): number | undefined {
+  const text = flags.workers ?? env("PARTYHOUSE_WORKERS");
+  if (text === undefined) return maxMemoryBytes(flags) === undefined ? undefined : 1;
+  if (text === "auto") return availableParallelism();
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 256) {
+    throw new PartyhouseError(
+      "PH_ERR_CONFIG",
+      `--workers (PARTYHOUSE_WORKERS) must be a number of processes from 1 to 256, or "auto" (one per core), got "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 2 ** 20, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
+
+/**
+ * `--max-memory` / PARTYHOUSE_MAX_MEMORY in bytes: `512` (MiB), `512m`, `512mb`, `2g`, `1.5gb`.
+ * Undefined when unset. Throws PH_ERR_CONFIG when bad or below 64 MiB (a worker needs that much).
+ */
+export function maxMemoryBytes(flags: ServerFlags): number | undefined {
+  const text = flags.maxMemory ?? env("PARTYHOUSE_MAX_MEMORY");
+  if (text === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(text.trim());
+  const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : NaN;
+  if (!(bytes >= 64 * 2 ** 20)) {
+    throw new PartyhouseError(
+      "PH_ERR_CONFIG",
+      `--max-memory (PARTYHOUSE_MAX_MEMORY) must be a size of at least 64 MiB, like 512mb or 2gb, got "${text}"`,
+    );
+  }
+  return Math.floor(bytes);
+}
+
+/** PARTYHOUSE_STUCK_MS: how long a worker may not run its event loop before it is replaced. */
+export const stuckThreshold = (): number => {
+  const ms = envMs("PARTYHOUSE_STUCK_MS", 5000);
+  if (ms < 200) {
+    throw new PartyhouseError(
+      "PH_ERR_CONFIG",
+      `PARTYHOUSE_STUCK_MS must be at least 200 ms, got ${ms}`,
+    );
+  }
+  return ms;
+};

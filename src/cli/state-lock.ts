@@ -26,33 +26,36 @@ export interface StateLock {
 
 /**
  * Takes `<folder of dbPath>/partyhouse.lock`. Throws PH_ERR_STATE_LOCKED, naming the pid, while
- * a live process holds it.
+ * a live process holds it. The workers of `--workers` pass their supervisor's pid as `owner`: the
+ * first takes the lock in its name, the others find it theirs, and only the supervisor removes it.
  */
-export function lockStateFolder(dbPath: string): StateLock {
+export function lockStateFolder(dbPath: string, owner: number = process.pid): StateLock {
   const path = join(dirname(dbPath), "partyhouse.lock");
   mkdirSync(dirname(path), { recursive: true });
   for (let attempt = 0; ; attempt++) {
     try {
-      writeFileSync(path, `${process.pid}\n`, { flag: "wx" });
+      writeFileSync(path, `${owner}\n`, { flag: "wx" });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw e;
     }
-    let owner = NaN;
+    let holder = NaN;
     try {
-      owner = Number(readFileSync(path, "utf8").trim());
+      holder = Number(readFileSync(path, "utf8").trim());
     } catch {
       // Gone meanwhile: try again.
     }
-    if (isAlive(owner)) {
+    if (holder === owner && owner !== process.pid) return { path, release: () => {} };
+    if (isAlive(holder)) {
       throw new PartyhouseError(
         "PH_ERR_STATE_LOCKED",
-        `the state folder ${dirname(path)} is in use by another partyhouse process (pid ${owner}, lock file ${path}); stop it, or give this one its own folder with --persist <dir>`,
+        `the state folder ${dirname(path)} is in use by another partyhouse process (pid ${holder}, lock file ${path}); stop it, or give this one its own folder with --persist <dir>`,
       );
     }
     // The owner is dead: take the lock over.
     rmSync(path, { force: true });
   }
+  if (owner !== process.pid) return { path, release: () => {} };
   let released = false;
   const release = () => {
     if (released) return;

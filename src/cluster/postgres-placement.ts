@@ -308,3 +308,27 @@ export class PostgresPlacement implements Placement {
     );
   }
 }
+
+/**
+ * The supervisor's step when a worker of `--workers` exited: its node row is marked dead, so its
+ * rooms can be claimed by another node now instead of after its lease.
+ */
+export async function markPostgresNodeDead(
+  store: { url: string; schema?: string; tablePrefix?: string },
+  nodeId: string,
+): Promise<void> {
+  const parsed = parsePostgresUrl(store.url);
+  const t = tableNames(store.schema ?? parsed.schema, store.tablePrefix ?? "partyhouse_");
+  const sql = postgres(parsed.url, {
+    ...(parsed.host !== undefined ? { host: parsed.host } : {}),
+    max: 1,
+    connect_timeout: 5,
+    onnotice: () => {},
+    connection: { application_name: "partyhouse-supervisor" },
+  });
+  try {
+    await sql.unsafe(`UPDATE ${t.nodes} SET status = 'dead' WHERE id = $1`, [nodeId]);
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}

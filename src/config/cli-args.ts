@@ -60,6 +60,10 @@ export interface ServerFlags {
   clusterSecret?: string;
   /** `--lease-ms <ms>`: the room ownership lease (PARTYHOUSE_LEASE_MS). */
   leaseMs?: number;
+  /** `--workers <n|auto>`: run n worker processes behind one port (PARTYHOUSE_WORKERS). */
+  workers?: string;
+  /** `--max-memory <size>`: restart a worker whose RSS passes this (PARTYHOUSE_MAX_MEMORY). */
+  maxMemory?: string;
 }
 
 /** Flags of `partyhouse list`, `info` and `tail` (clients of a running server's admin listener). */
@@ -111,6 +115,8 @@ const runFlags: readonly FlagSpec[] = [
   { names: ["--node-url"], arity: "one" },
   { names: ["--cluster-secret"], arity: "one" },
   { names: ["--lease-ms"], arity: "one" },
+  { names: ["--workers"], arity: "one" },
+  { names: ["--max-memory"], arity: "one" },
   { names: ["--live"], arity: "none", ignored: true },
   { names: ["--no-hotkeys"], arity: "none", ignored: true },
   { names: ["--disable-request-cf-fetch"], arity: "none", ignored: true },
@@ -365,6 +371,12 @@ function applyFlag(out: ParsedCli, long: string, given: string, values: string[]
       if (!/^\d+$/.test(value as string))
         fail(`--lease-ms must be milliseconds (an integer), got "${value}"`);
       out.server.leaseMs = Number(value);
+      return;
+    case "--workers":
+      out.server.workers = value;
+      return;
+    case "--max-memory":
+      out.server.maxMemory = value;
       return;
     case "--admin":
       out.admin.url = value;

@@ -56,6 +56,12 @@ export const ErrorCodes = {
   PH_ERR_CLUSTER_UNAVAILABLE:
     "This node cannot confirm its cluster membership (the database is unreachable or its lease ran out), so it serves no room (503, sockets closed with 1012). It rejoins once the database answers; check PARTYHOUSE_DATABASE_URL and the database.",
   PH_ERR_SHUTDOWN: "The server is shutting down (sockets closed with 1012).",
+  PH_ERR_WORKER_STUCK:
+    "A worker of --workers has not run its event loop for PARTYHOUSE_STUCK_MS (a party blocking it, named as the room last entered); the supervisor kills it, marks it dead and starts a new one.",
+  PH_ERR_WORKER_MEMORY:
+    "A worker of --workers passed --max-memory (PARTYHOUSE_MAX_MEMORY); the supervisor drains it (1012) and starts a new one.",
+  PH_ERR_WORKER_EXIT:
+    "A worker of --workers exited unexpectedly (crash, kill, out of memory); its rooms were freed at once and a new worker started.",
   PH_ERR_SOCKETIO_OPTIONS:
     "createServer (partyhouse/socket.io) got no setup function, or options that are not an object.",
   PH_ERR_SOCKETIO_TRANSPORT:

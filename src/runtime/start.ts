@@ -75,6 +75,11 @@ export interface StartOptions {
    */
   clusterSecret?: string;
   /**
+   * @internal `--workers`: also listen on this address for this process alone (the main port is
+   * shared by every worker); `Partyhouse.nodeUrl` names it, for the placement.
+   */
+  nodeListener?: { port: number; host: string };
+  /**
    * `room.context.ai`: an AI binding (`new OpenAIForwardingAi(settings)` from partyhouse, or any
    * object). Default: one whose every use fails with PH_ERR_AI_NOT_CONFIGURED.
    */
@@ -104,6 +109,8 @@ export interface Partyhouse {
   /** `http://host:port`. */
   readonly url: string;
   readonly port: number;
+  /** @internal The address of `StartOptions.nodeListener`, when one was asked for. */
+  readonly nodeUrl?: string;
   /**
    * Party stubs for code in this process: `ph.parties.main.get("lobby").fetch("/x")` reaches the
    * room as `room.context.parties` does from a party (no network hop, no onBefore* hooks).
@@ -197,12 +204,16 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
   const scheme = options.server?.tls ? "https" : "http";
   const url = `${scheme}://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`;
   host.setOrigin(url);
+  const nodeAddress = options.nodeListener
+    ? await node.listenNode(options.nodeListener.port, options.nodeListener.host)
+    : undefined;
   if (options.faultIsolation !== false) isolation.attach(host);
   await host.start();
   let closing: Promise<void> | undefined;
   return {
     url,
     port: address.port,
+    ...(nodeAddress ? { nodeUrl: `http://${options.nodeListener!.host}:${nodeAddress.port}` } : {}),
     parties: host.shared.parties,
     inspect: createInspector(host),
     runCron: (name, cron) => app.runCron(name, cron),

@@ -48,7 +48,7 @@ export interface Batch {
   /**
    * The distributed mode's fencing token: apply the batch only if the room's ownership epoch is
    * still `epoch`, checked in the same transaction as the data; otherwise change nothing and fail
-   * with PH_ERR_FENCED. Drivers of one process (SQLite, memory) ignore it.
+   * with PH_ERR_FENCED. Only cluster placements (PostgreSQL, SQLite shared by --workers) set it.
    */
   readonly fence?: { readonly epoch: number };
 }

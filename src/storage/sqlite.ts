@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
 import type { AlarmQuery, AlarmRow, RoomRef } from "../core/api/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
+import { CLUSTER_SCHEMA, FENCE_EPOCH_SQL } from "./sqlite-cluster-schema.js";
 
 export interface SqliteDriverOptions {
   /** The database file; its parent directories are created. `:memory:` works for tests. */
@@ -56,13 +57,15 @@ export class SqliteDriver implements StorageDriver {
   readonly #listAlarms: Database.Statement<[number, number], AlarmRow>;
   /** List statements by shape (bounds present, direction), prepared on first use. */
   readonly #lists = new Map<string, Database.Statement<unknown[], [string, Buffer]>>();
-  readonly #commit: (ref: RoomRef, batch: Batch) => void;
+  readonly #commit: Database.Transaction<(ref: RoomRef, batch: Batch) => void>;
+  #fenceEpoch: Database.Statement<[string, string], number> | undefined;
   #putChunk: Database.Statement<unknown[]> | undefined;
 
   constructor(options: SqliteDriverOptions) {
     try {
       if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-      this.#db = new Database(options.path);
+      // Workers of one machine share the file (--workers): wait for another's commit, do not fail.
+      this.#db = new Database(options.path, { timeout: 5000 });
     } catch (e) {
       throw new PartyhouseError(
         "PH_ERR_STORAGE_IO",
@@ -130,7 +133,11 @@ export class SqliteDriver implements StorageDriver {
   }
 
   commit(ref: RoomRef, batch: Batch): void {
-    this.#commit(ref, batch);
+    // A fenced commit reads the epoch, then writes: IMMEDIATE takes the write lock first, so no
+    // other worker's claim can slip between the check and the data (and no deferred-lock upgrade
+    // can fail with SQLITE_BUSY).
+    if (batch.fence === undefined) this.#commit(ref, batch);
+    else this.#commit.immediate(ref, batch);
   }
 
   listAlarms(query?: AlarmQuery): AlarmRow[] {
@@ -144,11 +151,28 @@ export class SqliteDriver implements StorageDriver {
 
   #apply(ref: RoomRef, batch: Batch): void {
     const { party, room } = ref;
+    if (batch.fence !== undefined) this.#checkFence(ref, batch.fence.epoch);
     if (batch.deleteAll) this.#deleteRoom.run(party, room);
     for (const key of batch.deletes) this.#deleteOne.run(party, room, key);
     this.#putAll(party, room, batch.puts);
     if (batch.alarm === null) this.#clearAlarm.run(party, room);
     else if (batch.alarm !== undefined) this.#setAlarm.run(party, room, batch.alarm);
+  }
+
+  /** Fails with PH_ERR_FENCED, before anything changes, unless the room is still at `epoch`. */
+  #checkFence(ref: RoomRef, epoch: number): void {
+    if (this.#fenceEpoch === undefined) {
+      this.#db.exec(CLUSTER_SCHEMA);
+      this.#fenceEpoch = this.#db.prepare<[string, string], number>(FENCE_EPOCH_SQL).pluck();
+    }
+    const current = this.#fenceEpoch.get(ref.party, ref.room);
+    if (current !== epoch) {
+      throw new PartyhouseError(
+        "PH_ERR_FENCED",
+        `${ref.party}/${ref.room} is now at epoch ${String(current ?? "none")}, this worker ` +
+          `holds ${epoch}; the commit changed nothing`,
+      );
+    }
   }
 
   /**

@@ -1,7 +1,8 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { WebSocketServer } from "ws";
@@ -72,6 +73,12 @@ export interface NodeServerOptions extends NodeServerHooks {
 export interface NodeServer {
   readonly server: Server;
   listen(port: number, host: string): Promise<AddressInfo>;
+  /**
+   * A second listener of this process alone, for the other workers of `--workers` (the main port
+   * is shared by all of them through node:cluster, so a request forwarded to it could land on any
+   * worker). Its connections are served exactly as the main port's.
+   */
+  listenNode(port: number, host: string): Promise<AddressInfo>;
   /** Stops accepting, lets `beforeClose` close rooms, then ends every connection. */
   close(beforeClose?: () => Promise<void>, graceMs?: number): Promise<void>;
 }
@@ -269,8 +276,21 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     }
   }
 
+  let nodeListener: NetServer | undefined;
   return {
     server,
+    listenNode(port, host) {
+      // `exclusive`: in a node:cluster worker a plain listen would share this port with the others.
+      const listener = createNetServer((socket) => server.emit("connection", socket));
+      nodeListener = listener;
+      return new Promise((resolve, reject) => {
+        listener.once("error", reject);
+        listener.listen({ port, host, exclusive: true }, () => {
+          listener.off("error", reject);
+          resolve(listener.address() as AddressInfo);
+        });
+      });
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -282,6 +302,7 @@ export function createNodeServer(app: PartyApp, options: NodeServerOptions): Nod
     },
     async close(beforeClose, graceMs = 2000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      nodeListener?.close();
       server.closeIdleConnections();
       if (beforeClose) await beforeClose();
       // Give clients a moment to answer the 1012 close frames and in-flight requests time to be

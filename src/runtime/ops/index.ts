@@ -44,6 +44,11 @@ export interface OpsOptions {
   sampleMs?: number;
   /** Report handlers that block the event loop longer than this (ms); 0 turns it off. */
   blockedThresholdMs?: number;
+  /**
+   * Told each time a request or socket event enters a room (the same moments the watchdog reads):
+   * `--workers` mirrors it into shared memory, where a thread reads it while this thread is stuck.
+   */
+  entered?: (context: RoomContext | undefined) => void;
 }
 
 export type OpsState = "starting" | "ready" | "draining";
@@ -170,6 +175,7 @@ export function createOps(options: OpsOptions): Ops {
         // synchronous turn: what runs for it (and what it awaits) logs with its room.
         const context = contextOf(url);
         lastEntered = context;
+        options.entered?.(context);
         roomContext.enterWith(context ?? NO_ROOM);
         return false;
       },
@@ -238,8 +244,10 @@ export function createOps(options: OpsOptions): Ops {
     if (context) {
       // Every event this socket delivers runs with its room as the log context.
       const emit = ws.emit.bind(ws);
+      const entered = options.entered;
       ws.emit = ((event: string | symbol, ...args: unknown[]) => {
         lastEntered = context;
+        entered?.(context);
         return roomContext.run(context, () => emit(event, ...args));
       }) as typeof ws.emit;
     }
