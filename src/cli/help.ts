@@ -21,6 +21,8 @@ const PRODUCTION_FLAGS = `      --public-host <h>   PARTYKIT_HOST of client bund
       --node-url <url>    cluster: this node's address for other nodes (PARTYHOUSE_NODE_URL)
       --cluster-secret <s>  cluster: shared secret for forwarding (PARTYHOUSE_CLUSTER_SECRET)
       --lease-ms <ms>     cluster: room ownership lease (PARTYHOUSE_LEASE_MS, default 10000)
+      --workers <n|auto>  start: n worker processes behind the port (PARTYHOUSE_WORKERS)
+      --max-memory <size> start: replace a worker whose RSS passes this, e.g. 1gb
 `;
 
 const ADMIN_FLAGS = `      --admin <url>       the server's admin listener (default PARTYHOUSE_ADMIN_URL, or

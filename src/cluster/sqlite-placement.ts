@@ -135,6 +135,12 @@ export class SqlitePlacement implements Placement {
     return Promise.resolve(rows);
   }
 
+  /** Stops renewing, as a paused process does; the self-fence then ends serving on its own. */
+  stopRenewing(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
   heldEpoch(ref: RoomRef): number | undefined {
     return this.#held.get(key(ref));
   }
@@ -195,6 +201,8 @@ export class SqlitePlacement implements Placement {
         { owner: string | null; inc: number | null; epoch: number; url: string | null } | undefined;
       const mine = row?.owner === this.nodeId && row.inc === who.inc;
       if (row !== undefined && row.url !== null && !mine) return { kind: "remote", url: row.url };
+      // Asked again for a room it holds (two roads in before the room went live): same epoch.
+      if (mine && this.#held.get(key(ref)) === row.epoch) return { kind: "here", epoch: row.epoch };
       const { epoch } = claim().get(args) as { epoch: number };
       return { kind: "here", epoch };
     });

@@ -1,7 +1,8 @@
 /**
  * The behaviour every Placement implementation must show, as test/storage/suite.ts is for drivers:
- * run by placement-local.test.ts (LocalPlacement) and cluster/postgres-placement.test.ts
- * (PostgresPlacement, two nodes on one database). Each test opens a fresh node.
+ * run by placement/local.test.ts (LocalPlacement: one process), cluster/sqlite-placement.test.ts
+ * (SqlitePlacement: the workers of --workers on one file) and cluster/postgres-placement.test.ts
+ * (PostgresPlacement: nodes on one database). Each test opens a fresh node.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
