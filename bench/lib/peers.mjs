@@ -23,6 +23,19 @@ export const PEERS = {
   partykit: { label: "partykit dev", kind: "cli", cwd: "servers/partykit", needsNetns: true },
   partyserver: { label: "wrangler dev + partyserver", kind: "cli", cwd: "servers/partyserver" },
   socketio: { label: "socket.io", kind: "node", script: "servers/socketio.mjs" },
+  // `partyhouse start --workers N` as a user runs it (the CLI, the same party as partykit dev).
+  "partyhouse-w1": {
+    label: "partyhouse --workers 1",
+    kind: "cli",
+    cwd: "servers/partykit",
+    workers: 1,
+  },
+  "partyhouse-w2": {
+    label: "partyhouse --workers 2",
+    kind: "cli",
+    cwd: "servers/partykit",
+    workers: 2,
+  },
   "partyhouse-sio": {
     label: "partyhouse socket.io",
     kind: "node",
@@ -88,9 +101,13 @@ async function startCli(name, peer) {
   rmSync(`${cwd}/.partykit`, { recursive: true, force: true });
   rmSync(`${cwd}/.wrangler`, { recursive: true, force: true });
   const port = await freePort();
-  const bin = `${here}node_modules/.bin/${name === "partykit" ? "partykit" : "wrangler"}`;
-  const args =
-    name === "partykit"
+  const ours = peer.workers !== undefined;
+  const bin = ours
+    ? process.execPath
+    : `${here}node_modules/.bin/${name === "partykit" ? "partykit" : "wrangler"}`;
+  const args = ours
+    ? [`${here}../bin/partyhouse.js`, "start", "--workers", String(peer.workers)]
+    : name === "partykit"
       ? ["dev", "--port", String(port)]
       : ["dev", "--ip", "127.0.0.1", "--port", String(port)];
   const child = spawn(bin, args, {
@@ -101,6 +118,7 @@ async function startCli(name, peer) {
       PARTYKIT_TELEMETRY: "0",
       NO_COLOR: "1",
       CI: "1",
+      ...(ours ? { PORT: String(port), HOST: "127.0.0.1" } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -40,6 +40,7 @@ export class LiveRoom implements SocketHooks {
   readonly outbox = new OutputGate(
     () => this.storageHandle?.outputBarrier(),
     (e) => this.shared.resetRoom(this, e, "Room reset: a storage write failed"),
+    () => this.shared.lost?.() !== true,
   );
   /** Requests, connects and alarms under way; a room with any is never evicted. */
   inflight = 0;

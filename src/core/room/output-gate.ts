@@ -8,6 +8,8 @@
  * held message is discarded and the room is told, so it can reset.
  */
 
+import { PartyhouseError } from "../errors.js";
+
 interface Held {
   readonly send: () => void;
   /** Told when the message is discarded instead (a reply waiting on the gate fails). */
@@ -25,6 +27,11 @@ export class OutputGate {
     private readonly barrier: () => Promise<void> | undefined,
     /** A commit the held messages waited for failed: they are gone; reset the room. */
     private readonly onFailure: (error: unknown) => void,
+    /**
+     * False once the node lost the room (a self-fence): held messages are then dropped, not sent,
+     * even those whose commit landed before the lease ran out (a paused owner sends nothing).
+     */
+    private readonly mayRelease?: () => boolean,
   ) {}
 
   /** True when a message may leave now. */
@@ -76,6 +83,17 @@ export class OutputGate {
     let i = 0;
     while (i < this.#queue.length && this.#queue[i]!.ready) i++;
     if (i === 0) return;
+    if (this.mayRelease?.() === false) {
+      const dropped = this.#queue;
+      this.#queue = [];
+      const gone = new PartyhouseError(
+        "PH_ERR_CLUSTER_UNAVAILABLE",
+        "this node lost the room's lease; the reply was dropped",
+        { status: 503 },
+      );
+      for (const held of dropped) held.fail?.(gone);
+      return;
+    }
     const ready = this.#queue.splice(0, i);
     for (const held of ready) held.send();
     // Messages queued behind a released one with no barrier of their own are ready now too.
