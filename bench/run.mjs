@@ -110,6 +110,18 @@ const scenarios = [
         p,
       ),
   },
+  {
+    // Issue 9: the CLI with --workers 2 against --workers 1, 100 rooms of one echo connection
+    // each (connections land on either worker; a room owned by the other is forwarded).
+    id: "workers",
+    title: "8. echo flood over 100 rooms, partyhouse start --workers 1 vs 2",
+    peers: ["partyhouse-w1", "partyhouse-w2"],
+    run: (p, lg) =>
+      lg.run(
+        { kind: "flood", host, port: p.port, conns: 100, path: wsPath("e{i}"), ...window() },
+        p,
+      ),
+  },
   ...[10_000, 20_000].map((rate) => ({
     id: `rate${rate / 1000}k`,
     title: `2. echo at ${rate / 1000}k msg/s, 100 connections`,
