@@ -180,13 +180,7 @@ export class SqlitePlacement implements Placement {
                   AND n.incarnation = r.owner_incarnation AND ${LIVE("n")}) AS url
              FROM cluster_rooms r WHERE r.party = @party AND r.room = @room`,
     );
-    const claim = this.#lazy(
-      () => `INSERT INTO cluster_rooms (party, room, owner, owner_incarnation, epoch)
-             VALUES (@party, @room, @id, @inc, 1)
-             ON CONFLICT (party, room) DO UPDATE SET owner = excluded.owner,
-               owner_incarnation = excluded.owner_incarnation, epoch = epoch + 1
-             RETURNING epoch`,
-    );
+    const claim = this.#claimRoom;
     return this.#db.transaction((ref: RoomRef): RoomLocation => {
       const who = me();
       if (selfLive().get(who) === undefined) {
@@ -217,13 +211,7 @@ export class SqlitePlacement implements Placement {
              FROM alarms a LEFT JOIN cluster_rooms r ON r.party = a.party AND r.room = a.room
              WHERE a.time < @until ORDER BY a.time LIMIT @limit`,
     );
-    const claim = this.#lazy(
-      () => `INSERT INTO cluster_rooms (party, room, owner, owner_incarnation, epoch)
-             VALUES (@party, @room, @id, @inc, 1)
-             ON CONFLICT (party, room) DO UPDATE SET owner = excluded.owner,
-               owner_incarnation = excluded.owner_incarnation, epoch = epoch + 1
-             RETURNING epoch`,
-    );
+    const claim = this.#claimRoom;
     return this.#db.transaction((until: number, limit: number): AlarmRow[] => {
       const now = Date.now();
       const inc = this.#incarnation!;
@@ -281,6 +269,15 @@ export class SqlitePlacement implements Placement {
       );
     }
   }
+
+  /** Takes a room for this node (any row state; the caller decided it may): epoch + 1. */
+  readonly #claimRoom = this.#lazy(
+    () => `INSERT INTO cluster_rooms (party, room, owner, owner_incarnation, epoch)
+           VALUES (@party, @room, @id, @inc, 1)
+           ON CONFLICT (party, room) DO UPDATE SET owner = excluded.owner,
+             owner_incarnation = excluded.owner_incarnation, epoch = epoch + 1
+           RETURNING epoch`,
+  );
 
   /** A statement prepared on first use (the constructor runs before the schema check). */
   #lazy(sql: () => string): () => Database.Statement {
