@@ -10,6 +10,11 @@
  * ones (V8 may pick its two-byte form for a string it holds as two-byte internally, where this
  * writes the shorter one-byte form; both read back as the same string), so data written by either
  * reads with either.
+ *
+ * The encoder reads properties as V8 does, so an own getter runs; when the fast path then gives up
+ * on the value, V8 reads it again and the getter runs twice. Both directions keep their state in
+ * module variables: a getter or setter that re-enters them (a put from inside a getter) is handed
+ * to V8 rather than allowed to clobber the outer call.
  */
 import { endianness } from "node:os";
 import { serialize } from "node:v8";
@@ -53,6 +58,7 @@ const scratch = Buffer.allocUnsafeSlow(MAX_BYTES + 512);
 const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 HEADER.copy(scratch, 0);
 let pos = 0;
+let encoding = false;
 /** Objects written so far in this value: a second sighting needs V8's back-references. */
 const seen: object[] = [];
 
@@ -61,10 +67,16 @@ const seen: object[] = [];
  * `v8.serialize` then). The bytes are a fresh buffer (from Node's small-buffer pool).
  */
 export function encodePlain(value: unknown): Buffer | undefined {
-  if (VERSION < 0) return undefined;
-  pos = HEADER.length;
-  const ok = write(value, 0);
-  seen.length = 0;
+  if (VERSION < 0 || encoding) return undefined;
+  encoding = true;
+  let ok = false;
+  try {
+    pos = HEADER.length;
+    ok = write(value, 0);
+  } finally {
+    seen.length = 0;
+    encoding = false;
+  }
   if (!ok || pos > MAX_BYTES) return undefined;
   const out = Buffer.allocUnsafe(pos);
   scratch.copy(out, 0, 0, pos);
@@ -232,22 +244,29 @@ const OTHER: unique symbol = Symbol("partyhouse.codec.other");
 let input: Buffer = scratch;
 let at = 0;
 let end = 0;
+let decoding = false;
 
 /**
  * The value `bytes` hold, or `notPlain` when they hold something outside the fast path (or were
  * written by another format version): call V8's deserializer then. Returns fresh objects.
  */
 export function decodePlain(bytes: Uint8Array, notPlain: unknown): unknown {
-  if (bytes.byteLength < 3 || bytes[0] !== 0xff || bytes[1] !== VERSION) return notPlain;
-  input = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  at = 2;
-  end = bytes.byteLength;
-  const value = read(0);
-  const whole = at === end;
-  input = scratch;
-  return value === OTHER || !whole ? notPlain : value;
+  if (decoding || bytes.byteLength < 3 || bytes[0] !== 0xff || bytes[1] !== VERSION) {
+    return notPlain;
+  }
+  decoding = true;
+  try {
+    input = Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    at = 2;
+    end = bytes.byteLength;
+    const value = read(0);
+    return value === OTHER || at !== end ? notPlain : value;
+  } finally {
+    input = scratch;
+    decoding = false;
+  }
 }
 
 function read(depth: number): unknown {

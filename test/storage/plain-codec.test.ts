@@ -225,3 +225,17 @@ test("decoded values share nothing with the stored bytes or each other", () => {
   // A Uint8Array that is not a Buffer reads too (the memory driver's copies).
   assert.deepEqual(decodeValue(new Uint8Array(bytes)), { a: { b: 1 } });
 });
+
+test("a getter that stores a value while being stored does not garble either", () => {
+  let inner: Uint8Array | undefined;
+  const value = {
+    a: "outer",
+    get b() {
+      inner = encodeValue("k2", { c: "inner" }, 1 << 20);
+      return 2;
+    },
+  };
+  const outer = encodeValue("k1", value, 1 << 20);
+  assert.deepEqual(decodeValue(outer), { a: "outer", b: 2 });
+  assert.deepEqual(decodeValue(inner!), { c: "inner" });
+});
