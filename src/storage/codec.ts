@@ -4,6 +4,7 @@
  */
 import { DefaultDeserializer, serialize } from "node:v8";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
+import { decodePlain, encodePlain } from "./plain-codec.js";
 
 /**
  * workerd enforces the advertised value limit plus 34 bytes, so that a value of exactly the limit
@@ -16,6 +17,10 @@ export const VALUE_SIZE_SLACK = 34;
  * is stored. Throws PH_ERR_STORAGE_VALUE for uncloneable or oversized values.
  */
 export function encodeValue(key: string, value: unknown, maxValueBytes: number): Uint8Array {
+  // Small plain values skip V8's serializer (same bytes, see plain-codec.ts). One over the limit
+  // goes to V8 too, so that V8's size decides, as on workerd.
+  const plain = encodePlain(value);
+  if (plain !== undefined && plain.byteLength <= maxValueBytes + VALUE_SIZE_SLACK) return plain;
   let bytes: Buffer;
   try {
     bytes = serialize(value);
@@ -35,10 +40,15 @@ export function encodeValue(key: string, value: unknown, maxValueBytes: number):
 
 /** Returns a fresh copy of the stored value: nothing it returns shares memory with `bytes`. */
 export function decodeValue(bytes: Uint8Array): unknown {
+  const plain = decodePlain(bytes, notPlain);
+  if (plain !== notPlain) return plain;
   const der = new CopyingDeserializer(bytes);
   der.readHeader();
   return der.readValue();
 }
+
+/** decodePlain's answer for bytes it leaves to V8. */
+const notPlain: unique symbol = Symbol("partyhouse.codec.notPlain");
 
 type ViewConstructor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => unknown;
 
