@@ -25,6 +25,8 @@ export class Membership {
   #timer: ReturnType<typeof setInterval> | undefined;
   /** When the renewal in flight was sent (monotonic ms), or undefined. */
   #renewing: number | undefined;
+  /** The rejoin in flight: every renewal that finds the lease gone shares it. */
+  #rejoining: Promise<void> | undefined;
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -85,25 +87,40 @@ export class Membership {
    * it takes on again is claimed anew (a new epoch).
    */
   async renew(): Promise<boolean> {
-    if (this.#incarnation === undefined) return false;
+    const incarnation = this.#incarnation;
+    if (incarnation === undefined) return false;
+    if (this.#rejoining !== undefined) return this.#rejoining.then(() => true);
     const sentAt = SelfFence.now();
     const rows = await this.sql.unsafe(
       `UPDATE ${this.t.nodes}
        SET lease_expires = clock_timestamp() + $3::float8 * interval '1 millisecond'
        WHERE id = $1 AND incarnation = $2::bigint AND status = 'active'
          AND lease_expires > clock_timestamp() RETURNING 1`,
-      [this.options.nodeId, this.#incarnation, this.options.leaseMs],
+      [this.options.nodeId, incarnation, this.options.leaseMs],
     );
+    // An answer about an incarnation this node has already left behind (a renewal that hung
+    // through a partition and came back after the rejoin) says nothing about the new one: acting
+    // on it would fence the rejoined node and rejoin again, fencing it over and over.
+    if (incarnation !== this.#incarnation) return true;
     if (rows.length > 0) {
       this.fence.renewed(sentAt);
       return true;
     }
     this.fence.lose("its lease ran out in the database (paused or cut off)");
     if (this.#leaving || this.#url === undefined) return false;
-    await this.join(this.#url);
-    this.options.log.info(`node ${this.options.nodeId} rejoined the cluster`, {
-      incarnation: this.#incarnation,
-    });
+    if (this.#rejoining === undefined) {
+      const url = this.#url;
+      this.#rejoining = this.join(url)
+        .then(() =>
+          this.options.log.info(`node ${this.options.nodeId} rejoined the cluster`, {
+            incarnation: this.#incarnation,
+          }),
+        )
+        .finally(() => {
+          this.#rejoining = undefined;
+        });
+    }
+    await this.#rejoining;
     return true;
   }
 
