@@ -206,14 +206,22 @@ class RoomClient {
   }
 }
 
+/** How the (re)connects during the failover were refused, and how long each refused one took. */
+const refusals = {};
+const attemptMs = [];
+
 /** Reconnects `room` through `node` until a write is acknowledged there; ms since `killAt`. */
 async function recover(room, node, ownerPid, killAt) {
   while (performance.now() - killAt < giveUpMs) {
     room.attempts++;
     let c;
+    const t0 = performance.now();
     try {
       c = await connect(node, room.id);
-    } catch {
+    } catch (e) {
+      attemptMs.push(performance.now() - t0);
+      const why = e instanceof Error ? e.message : String(e);
+      refusals[why] = (refusals[why] ?? 0) + 1;
       await sleep(retryMs);
       continue;
     }
@@ -320,6 +328,8 @@ try {
     // What comes after the lease ran out: the claim, onStart, the reconnect and the first write.
     p50AfterLeaseMs: r1(percentileOf(times, 50) - left),
     attemptsPerRoom: r1(rooms.reduce((s, r) => s + r.attempts, 0) / rooms.length),
+    refusedAttemptP50ms: r1(percentileOf(attemptMs, 50)),
+    refusals,
     ackedBeforeKill,
     lost,
     unrecovered,
