@@ -278,7 +278,9 @@ try {
       }),
     );
   }
-  await sleep(streamMs);
+  // The kill lands at a random point of A's renewal cycle (every lease/4), so that over runs the
+  // lease left at the kill spans lease − lease/4 … lease instead of one fixed phase.
+  await sleep(streamMs + Math.random() * (leaseMs / 4));
 
   // How long A's lease had left in the database at the kill: the part of the failover that is
   // the lease's, not the claim's or the client's.
