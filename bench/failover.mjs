@@ -151,7 +151,10 @@ function connect(node, id) {
       ws.terminate();
       reject(e);
     };
-    ws.once("unexpected-response", (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)));
+    ws.once("unexpected-response", (_req, res) => {
+      const code = res.headers["x-partyhouse-error"];
+      fail(new Error(`HTTP ${res.statusCode}${code ? ` ${code}` : ""}`));
+    });
     ws.once("error", fail);
     ws.once("close", () => reject(new Error("closed before the greeting")));
     ws.once("message", (data) => {
