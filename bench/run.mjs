@@ -3,7 +3,9 @@
 // several rounds; writes bench/results/<date>.{json,md,svg} and prints the table.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--peers ws,partyhouse,…] [--scenarios flood,rate,…]
-//                      [--no-build] [--no-netns] [--profile]
+//                      [--no-build] [--no-netns] [--profile] [--lease-ms MS]
+//
+// `--lease-ms` is the ownership lease of the failover scenario's nodes (default 2000).
 //
 // `partykit dev` binds 0.0.0.0, so when we are root the whole run moves into a private network
 // namespace with only a loopback interface (nothing outside can reach any server, and the load
@@ -68,6 +70,9 @@ const cfg = quick
       idleConns: 10_000,
       puts: 500,
       burstPuts: 5000,
+      forwardRoundTrips: 1000,
+      forwardBatches: 4,
+      failoverRooms: 50,
     }
   : {
       rounds: 3,
@@ -77,7 +82,11 @@ const cfg = quick
       idleConns: 10_000,
       puts: 5000,
       burstPuts: 20_000,
+      forwardRoundTrips: 2000,
+      forwardBatches: 10,
+      failoverRooms: 100,
     };
+cfg.failoverLeaseMs = Number(option("lease-ms", 2000));
 cfg.rounds = Number(option("rounds", cfg.rounds));
 const wanted = option("peers", Object.keys(PEERS).join(",")).split(",");
 const scenarioFilter = option("scenarios", "");
@@ -185,8 +194,41 @@ const scenarios = [
           encoding: "utf8",
         },
       );
-      return JSON.parse(out.trim().split("\n").pop());
+      return lastJsonLine(out);
     },
+  },
+  {
+    // Issue 9: an echo straight to the owner node and through a node that forwards it there, two
+    // processes on loopback (bench/forward-hop.mjs).
+    id: "forward",
+    title: "9. forwarded hop: echo direct vs through a non-owner node",
+    peers: ["partyhouse"],
+    inProcess: true,
+    run: () =>
+      runScript([
+        `${benchDir}forward-hop.mjs`,
+        String(cfg.forwardRoundTrips),
+        String(cfg.forwardBatches),
+      ]),
+  },
+  {
+    // Issue 9: kill -9 of the node owning every room of three `partyhouse start` nodes on
+    // PostgreSQL, until each room acknowledges a write on another node (bench/failover.mjs).
+    id: "failover",
+    title: `10. failover: kill -9 of the owner of ${cfg.failoverRooms} rooms, 3 nodes on PostgreSQL`,
+    peers: ["partyhouse"],
+    inProcess: true,
+    run: () =>
+      runScript(
+        [
+          `${benchDir}failover.mjs`,
+          "--rooms",
+          String(cfg.failoverRooms),
+          "--lease-ms",
+          String(cfg.failoverLeaseMs),
+        ],
+        { timeout: 5 * 60_000 },
+      ),
   },
   {
     id: "memory",
@@ -303,6 +345,30 @@ const scenarios = [
       ),
   },
 ].filter((s) => scenarioFilter === "" || scenarioFilter.split(",").some((f) => s.id.startsWith(f)));
+
+/** The figures a scenario script prints as its last stdout line (one JSON object). */
+function lastJsonLine(out) {
+  return JSON.parse(out.trim().split("\n").pop());
+}
+
+/**
+ * Runs a scenario script in its own process and returns its last JSON line; a script that exits
+ * non-zero fails the measurement with what that line says (an error, or lost writes).
+ */
+function runScript(args, options = {}) {
+  try {
+    return lastJsonLine(execFileSync(process.execPath, args, { encoding: "utf8", ...options }));
+  } catch (e) {
+    let figures;
+    try {
+      figures = lastJsonLine(String(e.stdout ?? ""));
+    } catch {}
+    if (figures === undefined) throw e;
+    throw new Error(
+      figures.error ?? `${args[0].split("/").pop()} exited ${e.status}: ${JSON.stringify(figures)}`,
+    );
+  }
+}
 
 /** A quick upgrade to a fresh room: does the server still accept WebSockets? */
 async function alive(p) {

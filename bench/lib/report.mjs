@@ -66,6 +66,45 @@ export const ROWS = [
   { s: "join", f: "p99us", label: "… join (cold room) p99", unit: "us", base: "ws" },
   { s: "coldstart", f: "p50ms", label: "room cold start in-process, no storage: p50", unit: "ms" },
   { s: "coldstart", f: "p99ms", label: "room cold start in-process, no storage: p99", unit: "ms" },
+  { s: "forward", f: "directP50us", label: "echo straight to the owner node: p50", unit: "us" },
+  { s: "forward", f: "directP99us", label: "… p99", unit: "us" },
+  { s: "forward", f: "viaP50us", label: "echo through a forwarding node: p50", unit: "us" },
+  { s: "forward", f: "viaP99us", label: "… p99", unit: "us" },
+  { s: "forward", f: "addedP50us", label: "forwarded hop: added at p50", unit: "us" },
+  { s: "forward", f: "addedP99us", label: "forwarded hop: added at p99", unit: "us" },
+  {
+    s: "forward",
+    f: "forwarderCpuUsPerMessage",
+    label: "forwarded hop: forwarding node's CPU per message",
+    unit: "us",
+  },
+  {
+    s: "failover",
+    f: "leaseMs",
+    label: "failover (kill -9 of the owner): lease",
+    unit: "duration",
+  },
+  {
+    s: "failover",
+    f: "leaseLeftAtKillMs",
+    label: "… lease left in the database at the kill",
+    unit: "duration",
+  },
+  {
+    s: "failover",
+    f: "p50ms",
+    label: "… kill to first ack on the new owner: p50",
+    unit: "duration",
+  },
+  { s: "failover", f: "p99ms", label: "… p99", unit: "duration" },
+  { s: "failover", f: "maxms", label: "… max", unit: "duration" },
+  {
+    s: "failover",
+    f: "ackedBeforeKill",
+    label: "… writes acknowledged before the kill",
+    unit: "count",
+  },
+  { s: "failover", f: "lost", label: "… of them lost", unit: "count" },
   { s: "memory", f: "heapPerConn", label: "idle connection: heap", unit: "bytes", base: "ws" },
   { s: "memory", f: "rssPerConn", label: "idle connection: RSS", unit: "bytes", base: "ws" },
   {
@@ -103,7 +142,7 @@ export const ROWS = [
 ];
 
 /**
- * The targets of issues 4 and 5. `check(m)` gets `m(scenario, field, peer)` (a median) and returns
+ * The targets of issues 4, 5, 8 and 9. `check(m)` gets `m(scenario, field, peer)` (a median) and returns
  * { value, ok } or undefined when a figure is missing.
  */
 export const TARGETS = [
@@ -206,6 +245,30 @@ export const TARGETS = [
     "partykit",
     0.5,
   ),
+  // Issue 9: the distributed mode on PostgreSQL.
+  {
+    label: "forwarded hop adds ≤ 100 µs at p50 (loopback)",
+    check: (m) => limit(m("forward", "addedP50us", "partyhouse"), 100, " µs"),
+  },
+  {
+    label: "failover: kill -9 to first ack on the new owner ≤ lease + 2 s at p99",
+    check: (m) => {
+      const p99 = m("failover", "p99ms", "partyhouse");
+      const lease = m("failover", "leaseMs", "partyhouse");
+      if (p99 === undefined || lease === undefined) return undefined;
+      return {
+        value: `${format(p99, "duration")} (lease ${format(lease, "duration")})`,
+        ok: p99 <= lease + 2000,
+      };
+    },
+  },
+  {
+    label: "failover: no acknowledged write lost",
+    check: (m) => {
+      const lost = m("failover", "lost", "partyhouse");
+      return lost === undefined ? undefined : { value: `${lost} lost`, ok: lost === 0 };
+    },
+  },
 ];
 
 function kb(bytes) {
@@ -268,6 +331,10 @@ export function format(v, unit) {
       return `${(v / 1024).toFixed(2)} KB`;
     case "cpu":
       return v.toFixed(2);
+    case "duration": // milliseconds, shown in s past one second
+      return v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`;
+    case "count":
+      return String(Math.round(v));
     default:
       return String(v);
   }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveControl } from "./control.mjs";
+import { SOCKET_ADMIN_URL, freshDatabase } from "../lib/pg.mjs";
 
 const rooms = new Set();
 globalThis.__partyhouseBenchRooms = rooms;
@@ -15,7 +16,13 @@ const { startPartyhouse } = await import("../../dist/runtime/start.js");
 
 const dir = mkdtempSync(join(tmpdir(), "partyhouse-bench-"));
 const kind = process.env.PH_BENCH_STORAGE ?? "sqlite";
-const pg = kind === "postgres" ? await freshDatabase() : undefined;
+const pg =
+  kind === "postgres"
+    ? await freshDatabase(
+        process.env.PH_BENCH_POSTGRES_URL ?? SOCKET_ADMIN_URL,
+        `ph_bench_${process.pid}`,
+      )
+    : undefined;
 const storage =
   kind === "memory"
     ? { kind: "memory" }
@@ -40,33 +47,3 @@ serveControl({
     rmSync(dir, { recursive: true, force: true });
   },
 });
-
-async function freshDatabase() {
-  const { default: postgres } = await import("postgres");
-  const admin =
-    process.env.PH_BENCH_POSTGRES_URL ??
-    "postgres://postgres@localhost/postgres?host=/var/run/postgresql";
-  const name = `ph_bench_${process.pid}`;
-  // As an http: URL, the WHATWG parser splits it; postgres.js does not read libpq's ?host=.
-  const parsed = new URL(admin.replace(/^postgres(ql)?:/, "http:"));
-  const host = parsed.searchParams.get("host");
-  const run = async (statement) => {
-    const sql = postgres(admin.split("?")[0], {
-      ...(host ? { host } : {}),
-      max: 1,
-      onnotice: () => {},
-    });
-    try {
-      await sql.unsafe(statement);
-    } finally {
-      await sql.end();
-    }
-  };
-  await run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await run(`CREATE DATABASE "${name}"`);
-  parsed.pathname = `/${name}`;
-  return {
-    url: parsed.toString().replace(/^http:/, "postgres:"),
-    drop: () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-  };
-}
