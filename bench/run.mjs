@@ -269,18 +269,20 @@ const scenarios = [
     peers: ["partyhouse", "partyhouse-pg", "partykit", "partyserver"],
     run: async (p, lg, round) => {
       const path = wsPath(`s${round}-${Date.now()}`);
-      const command = (message) => lg.run({ kind: "command", host, port: p.port, path, message });
+      const command = (message, room = path) =>
+        lg.run({ kind: "command", host, port: p.port, path: room, message });
       // Warm-up, as every timed scenario has: the first puts a process ever makes pay for JIT
       // compilation and statement preparation (partyhouse's first round ran at a tenth of the
       // others), which is not what a running server's storage costs.
       for (const mode of [`awaited:${cfg.puts}`, `burst:${cfg.puts}:100`, `rmw:${cfg.puts}`]) {
-        await command(mode);
+        await command(mode, `${path}-warm`);
       }
       // One command lasts ~10–50 ms, where one garbage collection or a neighbour's job moves the
-      // figure by half: the median of five, each over the same keys (as a live room rewrites them).
+      // figure by half: the median of five, each in a room of its own, so every put writes a new
+      // key (rewriting the same values would measure whatever a store does with unchanged rows).
       const median = async (message) => {
         const ms = [];
-        for (let i = 0; i < 5; i++) ms.push((await command(message)).ms);
+        for (let i = 0; i < 5; i++) ms.push((await command(message, `${path}-${ms.length}`)).ms);
         return { ms: percentileOf(ms, 50) };
       };
       const a = await median(`awaited:${cfg.puts}`);
