@@ -4,6 +4,7 @@ import { createBundler } from "../bundler/index.js";
 import type { ParsedCli } from "../config/cli-args.js";
 import { errorMessage, PartyhouseError } from "../core/errors.js";
 import { defaultLimits } from "../core/limits.js";
+import type { Placement } from "../core/placement.js";
 import { createLogger } from "../runtime/logger.js";
 import { captureConsole } from "../runtime/ops/context.js";
 import { createOps } from "../runtime/ops/index.js";
@@ -204,10 +205,16 @@ export async function runServer(cli: ParsedCli, mode: "dev" | "start"): Promise<
           throw e;
         });
   ops.state = "ready";
-  // Under a supervisor one worker runs the crons: each tick once per machine, not once per worker.
+  // Each tick runs once: in a cluster the node that claims it in the database (every node
+  // schedules, so a dead node's ticks still run); under a supervisor without one, worker 0.
+  const placement: Placement | undefined = cluster?.placement;
+  const claim = placement?.claimCronTick?.bind(placement);
   const crons = scheduleCrons(
-    role === undefined || role.slot === 0 ? project.crons : {},
-    (name, expr) => running.runCron(name, expr),
+    claim !== undefined || role === undefined || role.slot === 0 ? project.crons : {},
+    async (name, expr, tickMs) => {
+      if (claim !== undefined && !(await claim(name, tickMs))) return;
+      await running.runCron(name, expr, tickMs);
+    },
     log,
   );
   let stopping = false;

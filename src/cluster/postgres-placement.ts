@@ -156,6 +156,31 @@ export class PostgresPlacement implements Placement {
    * claimed for this node (epoch + 1), and returned with the due alarms of rooms this node owns.
    * Before `join`, or while this node's own lease is not live, there are none.
    */
+  /**
+   * The first node to insert the tick's row runs it; the others find it there. A node that is
+   * not serving (its lease in doubt) claims nothing: a live node will. Rows older than a day are
+   * swept by the same statement, so the table holds about one day of ticks.
+   */
+  async claimCronTick(name: string, tickMs: number): Promise<boolean> {
+    if (this.#joined === undefined || !this.serving()) return false;
+    await this.#joined;
+    const { cronTicks } = this.#t;
+    try {
+      const rows = await this.#sql.unsafe(
+        `WITH old AS (
+           DELETE FROM ${cronTicks} WHERE name = $1 AND tick_ms < $2::bigint - 86400000
+         ), mine AS (
+           INSERT INTO ${cronTicks} (name, tick_ms, node) VALUES ($1, $2::bigint, $3)
+           ON CONFLICT (name, tick_ms) DO NOTHING RETURNING 1
+         ) SELECT 1 FROM mine`,
+        [name, Math.floor(tickMs), this.nodeId],
+      );
+      return rows.length > 0;
+    } catch (e) {
+      throw this.#unavailable(`claiming the tick of cron "${name}"`, e);
+    }
+  }
+
   async claimDueAlarms(until: number, limit: number): Promise<readonly AlarmRow[]> {
     if (this.#joined === undefined || !this.serving()) return [];
     await this.#joined;

@@ -57,6 +57,12 @@ export interface Placement {
    * every due alarm from storage, as one process owns every room.
    */
   claimDueAlarms?(until: number, limit: number): Promise<readonly AlarmRow[]>;
+  /**
+   * Optional (a cluster): true for the one node that is to run the tick of cron `name` scheduled
+   * at `tickMs` (epoch ms); every other node that asks about the same tick gets false. Absent:
+   * this process runs every tick, as one process (or one worker of a machine) is the only one.
+   */
+  claimCronTick?(name: string, tickMs: number): Promise<boolean>;
 }
 
 const HERE: HereLocation = Object.freeze({ kind: "here", epoch: 0 });

@@ -119,7 +119,8 @@ export interface Partyhouse {
   /** What runs here: live rooms, connections, a room's storage (tests, health, metrics). */
   readonly inspect: Inspector;
   /** Runs the main party's static onCron now, as the scheduler does on each tick. */
-  runCron(name: string, cron: string): Promise<void>;
+  /** Runs one tick of a configured cron; `scheduledTime` (epoch ms) defaults to now. */
+  runCron(name: string, cron: string, scheduledTime?: number): Promise<void>;
   /** Replaces the party code; rooms restart (sockets closed with 1012), storage stays. */
   reload(parties: Record<string, unknown>): void;
   /** Graceful stop: stop accepting, close sockets with 1012, flush storage. */
@@ -216,7 +217,7 @@ export async function startPartyhouse(options: StartOptions): Promise<Partyhouse
     ...(nodeAddress ? { nodeUrl: `http://${options.nodeListener!.host}:${nodeAddress.port}` } : {}),
     parties: host.shared.parties,
     inspect: createInspector(host),
-    runCron: (name, cron) => app.runCron(name, cron),
+    runCron: (name, cron, scheduledTime) => app.runCron(name, cron, scheduledTime),
     reload(parties) {
       host.reload(guarded(parties));
       declared = declaredRoutes(parties);

@@ -17,6 +17,9 @@
  * - `<prefix>rooms (party, room, owner, owner_incarnation, epoch, version)`: who owns a room. Every
  *   claim and release bumps `epoch`, the fencing token a commit checks (see `commitStatement`);
  *   `version` counts fenced commits, so the check is an UPDATE that takes the row lock.
+ *
+ * Version 3 adds `<prefix>cron_ticks (name, tick_ms, node)`: one row per cron tick some node ran,
+ * so each tick of a configured cron runs on one node of the cluster (see `claimCronTick`).
  */
 import type postgres from "postgres";
 import { PartyhouseError } from "../core/errors.js";
@@ -33,6 +36,7 @@ export interface TableNames {
   readonly version: string;
   readonly nodes: string;
   readonly rooms: string;
+  readonly cronTicks: string;
   /** The schema named in the options, or undefined for the connection's search_path. */
   readonly schema: string | undefined;
   readonly prefix: string;
@@ -56,6 +60,7 @@ export function tableNames(schema: string | undefined, prefix: string): TableNam
     version: q("schema_version"),
     nodes: q("nodes"),
     rooms: q("rooms"),
+    cronTicks: q("cron_ticks"),
     schema,
     prefix,
   };
@@ -99,6 +104,14 @@ const MIGRATIONS: readonly ((t: TableNames) => string[])[] = [
      )`,
     // A node's rooms, for draining and for re-homing the rooms of a dead node.
     `CREATE INDEX ${ident(`${t.prefix}rooms_by_owner`)} ON ${t.rooms} (owner) WHERE owner IS NOT NULL`,
+  ],
+  (t) => [
+    `CREATE TABLE ${t.cronTicks} (
+       name text COLLATE "C" NOT NULL,
+       tick_ms bigint NOT NULL,
+       node text NOT NULL,
+       PRIMARY KEY (name, tick_ms)
+     )`,
   ],
 ];
 

@@ -67,6 +67,7 @@ await whenPostgres(() => {
         tables.map((t) => t.table_name),
         [
           "partyhouse_alarms",
+          "partyhouse_cron_ticks",
           "partyhouse_kv",
           "partyhouse_nodes",
           "partyhouse_rooms",

@@ -319,14 +319,14 @@ export class PartyApp {
   }
 
   /** Calls the main party's static onCron, as the scheduler does on each tick. */
-  async runCron(name: string, cron: string): Promise<void> {
+  async runCron(name: string, cron: string, scheduledTime = Date.now()): Promise<void> {
     const onCron = this.main.statics.onCron;
     if (!onCron) return;
     await onCron(
       {
         name,
         cron,
-        scheduledTime: Date.now(),
+        scheduledTime,
         noRetry() {
           throw new Error("Not implemented");
         },
