@@ -20,6 +20,10 @@
  *
  * Version 3 adds `<prefix>cron_ticks (name, tick_ms, node)`: one row per cron tick some node ran,
  * so each tick of a configured cron runs on one node of the cluster (see `claimCronTick`).
+ *
+ * Version 4 adds `<prefix>log (id, party, room, batch)`: large commits made durable as one row
+ * each and moved into `kv` right after (see postgres-statements.ts); a row is left only by a
+ * crash between the two, and the room's next reader or writer applies it first.
  */
 import type postgres from "postgres";
 import { PartyhouseError } from "../core/errors.js";
@@ -37,6 +41,7 @@ export interface TableNames {
   readonly nodes: string;
   readonly rooms: string;
   readonly cronTicks: string;
+  readonly log: string;
   /** The schema named in the options, or undefined for the connection's search_path. */
   readonly schema: string | undefined;
   readonly prefix: string;
@@ -61,6 +66,7 @@ export function tableNames(schema: string | undefined, prefix: string): TableNam
     nodes: q("nodes"),
     rooms: q("rooms"),
     cronTicks: q("cron_ticks"),
+    log: q("log"),
     schema,
     prefix,
   };
@@ -112,6 +118,17 @@ const MIGRATIONS: readonly ((t: TableNames) => string[])[] = [
        node text NOT NULL,
        PRIMARY KEY (name, tick_ms)
      )`,
+  ],
+  (t) => [
+    `CREATE TABLE ${t.log} (
+       id bigserial PRIMARY KEY,
+       party text COLLATE "C" NOT NULL,
+       room text COLLATE "C" NOT NULL,
+       batch bytea NOT NULL
+     )`,
+    // Already compact (values are serialized): compressing it would only cost the commit time.
+    `ALTER TABLE ${t.log} ALTER COLUMN batch SET STORAGE EXTERNAL`,
+    `CREATE INDEX ${ident(`${t.prefix}log_by_room`)} ON ${t.log} (party, room, id)`,
   ],
 ];
 

@@ -185,7 +185,8 @@ await whenPostgres(() => {
       await room.sync();
       // Back to what a version-1 partyhouse left behind.
       await db.sql.unsafe(
-        "DROP TABLE old.partyhouse_nodes, old.partyhouse_rooms; " +
+        "DROP TABLE old.partyhouse_nodes, old.partyhouse_rooms, old.partyhouse_cron_ticks, " +
+          "old.partyhouse_log; " +
           "DELETE FROM old.partyhouse_schema_version WHERE version > 1",
       );
       const placement = await node("migrating", { schema: "old" });
@@ -194,7 +195,7 @@ await whenPostgres(() => {
         SELECT version FROM old.partyhouse_schema_version ORDER BY version`;
       assert.deepEqual(
         versions.map((v) => v.version),
-        [1, 2],
+        [1, 2, 3, 4],
       );
       const [kept] = await db.sql`SELECT 1 FROM old.partyhouse_kv WHERE room = 'kept'`;
       assert.ok(kept !== undefined, "the data of schema 1 is still there");

@@ -69,6 +69,7 @@ await whenPostgres(() => {
           "partyhouse_alarms",
           "partyhouse_cron_ticks",
           "partyhouse_kv",
+          "partyhouse_log",
           "partyhouse_nodes",
           "partyhouse_rooms",
           "partyhouse_schema_version",
