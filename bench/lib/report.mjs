@@ -66,6 +66,26 @@ export const ROWS = [
   { s: "join", f: "p99us", label: "… join (cold room) p99", unit: "us", base: "ws" },
   { s: "coldstart", f: "p50ms", label: "room cold start in-process, no storage: p50", unit: "ms" },
   { s: "coldstart", f: "p99ms", label: "room cold start in-process, no storage: p99", unit: "ms" },
+  ...[
+    ["workers", "100 rooms × 1 conn"],
+    ["workersshared", "101 rooms × 2 conns"],
+  ].flatMap(([s, what]) => [
+    {
+      s,
+      f: "msgsPerSec",
+      label: `--workers N, echo flood, ${what}: msg/s`,
+      unit: "rate",
+      base: "partyhouse-w1",
+    },
+    { s, f: "serverCpu", label: "… server CPU (cores, all workers)", unit: "cpu" },
+    {
+      s,
+      f: "msgsPerCoreSec",
+      label: "… msg/s per server core",
+      unit: "rate",
+      base: "partyhouse-w1",
+    },
+  ]),
   { s: "forward", f: "directP50us", label: "echo straight to the owner node: p50", unit: "us" },
   { s: "forward", f: "directP99us", label: "… p99", unit: "us" },
   { s: "forward", f: "viaP50us", label: "echo through a forwarding node: p50", unit: "us" },
