@@ -202,8 +202,11 @@ export class PostgresDriver implements StorageDriver {
     const state = room;
     state.pending++;
     state.ids.add(id);
-    // A failed apply leaves its row, which the room's next read or direct commit applies.
+    // A failed apply leaves its row, which the room's next read or direct commit applies. It
+    // starts a macrotask later: building its statement takes milliseconds of this thread for a
+    // large batch, and the acknowledgements the output gate releases now must leave first.
     state.tail = state.tail
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => this.#apply(ref, batch, id))
       .catch(() => {})
       .finally(() => {
