@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import WebSocket from "ws";
 import { killAll, runCli, startCli, tempProject } from "./cli-helpers.js";
+import { RoomPeer } from "./room-peer.js";
+import type { Hello } from "./room-peer.js";
 import type { RunningCli } from "./cli-helpers.js";
 import { sleep, waitFor } from "../helpers.js";
 import { createDatabase, dropDatabase, whenPostgres } from "../storage/postgres-helpers.js";
@@ -51,61 +53,15 @@ function project(): string {
   return dir;
 }
 
-interface Hello {
-  type: "hello";
-  instance: string;
-  starts: number;
-  pid: number;
-}
-
-/** A `ws` client that keeps every message and how it closed. */
-class Peer {
-  readonly messages: string[] = [];
-  readonly closed: Promise<number>;
-  private constructor(readonly ws: WebSocket) {
-    ws.on("message", (d) => this.messages.push(String(d)));
-    this.closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
-  }
-
-  /** Opens a socket to `room` through `node`; rejects if the upgrade is refused. */
-  static open(node: RunningCli, room: string): Promise<Peer> {
-    // Gives up on a handshake after 3 s, as real clients do (partysocket: 4 s): a node forwarding
-    // to a paused owner waits for it.
-    const ws = new WebSocket(`${node.url.replace("http", "ws")}/parties/main/${room}`, {
-      handshakeTimeout: 3000,
-    });
-    const peer = new Peer(ws);
-    return new Promise((resolve, reject) => {
-      ws.once("open", () => resolve(peer));
-      ws.once("unexpected-response", (_req, res) => {
-        ws.terminate();
-        reject(new Error(`upgrade refused: ${res.statusCode}`));
-      });
-      ws.once("error", (e) => {
-        ws.terminate();
-        reject(e);
-      });
-    });
-  }
-
-  hello(): Promise<Hello> {
-    return waitFor(
-      () => this.messages.map((m) => JSON.parse(m) as Hello).find((m) => m.type === "hello"),
-      10_000,
-      "hello",
-    );
-  }
-}
-
-const peers = new Set<Peer>();
-async function open(node: RunningCli, room: string): Promise<Peer> {
-  const peer = await Peer.open(node, room);
+const peers = new Set<RoomPeer>();
+async function open(node: RunningCli, room: string): Promise<RoomPeer> {
+  const peer = await RoomPeer.open(node.url, room);
   peers.add(peer);
   return peer;
 }
 
 /** Retries opening until a node serves the room again (the owner's lease, reconnect refusals). */
-async function reopen(node: RunningCli, room: string, timeoutMs: number): Promise<Peer> {
+async function reopen(node: RunningCli, room: string, timeoutMs: number): Promise<RoomPeer> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -132,7 +88,7 @@ async function reopenServedBy(
   room: string,
   pid: number,
   timeoutMs: number,
-): Promise<Peer> {
+): Promise<RoomPeer> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const peer = await reopen(node, room, Math.max(0, deadline - Date.now()));
@@ -249,7 +205,7 @@ await whenPostgres(() => {
       await writer.hello();
       const acked = new Set<string>();
       let seq = 0;
-      const stream = (peer: Peer) => {
+      const stream = (peer: RoomPeer) => {
         const timer = setInterval(() => {
           if (peer.ws.readyState === WebSocket.OPEN) peer.ws.send(`w:${seq++}`);
         }, 2);

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import WebSocket from "ws";
 import { killAll, startCli, tempProject } from "./cli-helpers.js";
+import { RoomPeer } from "./room-peer.js";
 import type { RunningCli } from "./cli-helpers.js";
 import { sleep, waitFor } from "../helpers.js";
 import { createDatabase, dropDatabase } from "../storage/postgres-helpers.js";
@@ -36,12 +37,6 @@ export default class S {
 }
 `;
 
-interface Hello {
-  type: "hello";
-  pid: number;
-  instance: string;
-}
-
 /** A port free now: with one worker, a restart must listen on the same port again (not 0). */
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -52,44 +47,18 @@ function freePort(): Promise<number> {
   });
 }
 
-class Peer {
-  readonly messages: string[] = [];
-  private constructor(readonly ws: WebSocket) {
-    ws.on("message", (d) => this.messages.push(String(d)));
-  }
-  static open(url: string, room: string): Promise<Peer> {
-    const ws = new WebSocket(`${url.replace("http", "ws")}/parties/main/${room}`, {
-      handshakeTimeout: 3000,
-    });
-    const peer = new Peer(ws);
-    peers.add(peer);
-    return new Promise((resolve, reject) => {
-      ws.once("open", () => resolve(peer));
-      ws.once("unexpected-response", (_q, res) => {
-        ws.terminate();
-        reject(new Error(`upgrade refused: ${res.statusCode}`));
-      });
-      ws.once("error", (e) => {
-        ws.terminate();
-        reject(e);
-      });
-    });
-  }
-  hello(): Promise<Hello> {
-    return waitFor(
-      () => this.messages.map((m) => JSON.parse(m) as Hello).find((m) => m.type === "hello"),
-      10_000,
-      "hello",
-    );
-  }
+const peers = new Set<RoomPeer>();
+async function open(url: string, room: string): Promise<RoomPeer> {
+  const peer = await RoomPeer.open(url, room);
+  peers.add(peer);
+  return peer;
 }
-const peers = new Set<Peer>();
 
-async function reopen(url: string, room: string, timeoutMs: number): Promise<Peer> {
+async function reopen(url: string, room: string, timeoutMs: number): Promise<RoomPeer> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const peer = await Peer.open(url, room);
+      const peer = await open(url, room);
       await peer.hello();
       return peer;
     } catch (e) {

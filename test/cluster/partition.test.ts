@@ -23,6 +23,7 @@ import {
 import { createHosts, netnsMissing } from "./netns-hosts.js";
 import type { Hosts, NodeHost } from "./netns-hosts.js";
 import { TcpRelay } from "./tcp-relay.js";
+import { RoomPeer } from "../cli/room-peer.js";
 
 const LEASE_MS = 2000;
 const PORT = 1999; // every node has a namespace, and so a port space, of its own
@@ -81,46 +82,6 @@ async function startNode(hosts: Hosts, host: NodeHost, dir: string, dbUrl: strin
   return { host, url: `http://${host.addr}:${PORT}`, pid: child.pid!, output: () => out };
 }
 
-/** A `ws` client that records every message and how it closed. */
-class Peer {
-  readonly messages: string[] = [];
-  readonly closed: Promise<number>;
-  private constructor(readonly ws: WebSocket) {
-    ws.on("message", (d) => this.messages.push(String(d)));
-    this.closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
-  }
-
-  static open(node: Node, room: string): Promise<Peer> {
-    const ws = new WebSocket(`${node.url.replace("http", "ws")}/parties/main/${room}`, {
-      handshakeTimeout: 3000,
-    });
-    const peer = new Peer(ws);
-    return new Promise((resolve, reject) => {
-      ws.once("open", () => resolve(peer));
-      ws.once("unexpected-response", (_req, res) => {
-        ws.terminate();
-        reject(new Error(`upgrade refused: ${res.statusCode}`));
-      });
-      ws.once("error", (e) => {
-        ws.terminate();
-        reject(e);
-      });
-    });
-  }
-
-  async helloPid(): Promise<number> {
-    const hello = await waitFor(
-      () =>
-        this.messages
-          .map((m) => (m.startsWith("{") ? (JSON.parse(m) as { type: string; pid: number }) : null))
-          .find((m) => m?.type === "hello"),
-      10_000,
-      "hello",
-    );
-    return hello!.pid;
-  }
-}
-
 /**
  * Sends `w:<prefix><n>` every few ms while `peer` is open and on; records what was sent and
  * what was acknowledged.
@@ -130,7 +91,7 @@ class Writer {
   on = true;
   readonly #timer: ReturnType<typeof setInterval>;
   constructor(
-    readonly peer: Peer,
+    readonly peer: RoomPeer,
     public prefix: string,
     acked: Set<string>,
   ) {
@@ -174,11 +135,14 @@ async function reopenServed(
   room: string,
   accept: (pid: number) => boolean,
   timeoutMs: number,
-): Promise<{ peer: Peer; pid: number }> {
+): Promise<{ peer: RoomPeer; pid: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const peer = await Peer.open(via, room).catch(() => undefined);
-    const pid = await peer?.helloPid().catch(() => undefined);
+    const peer = await RoomPeer.open(via.url, room).catch(() => undefined);
+    const pid = await peer
+      ?.hello()
+      .then((h) => h.pid)
+      .catch(() => undefined);
     if (peer !== undefined && pid !== undefined && accept(pid)) return { peer, pid };
     peer?.ws.terminate();
     if (Date.now() > deadline) throw new Error(`room ${room} never served through ${via.url}`);
@@ -197,7 +161,7 @@ await whenPostgres(() => {
     writeFileSync(join(dir, "partykit.json"), JSON.stringify({ name: "t", main: "src/server.js" }));
     let hosts: Hosts | undefined;
     const relays: TcpRelay[] = [];
-    const peers: Peer[] = [];
+    const peers: RoomPeer[] = [];
     try {
       hosts = createHosts(["a", "b", "c"]);
       const pg = new URL(ADMIN_URL);
@@ -224,14 +188,17 @@ await whenPostgres(() => {
             SELECT owner, epoch::int AS epoch FROM partyhouse_rooms
             WHERE party = 'main' AND room = ${room}`
         )[0];
-      const track = (p: Peer) => (peers.push(p), p);
+      const track = (p: RoomPeer) => (peers.push(p), p);
 
       // A owns the room: its client is the first; B's and C's are forwarded to it.
       const room = "cut";
-      const direct = track(await Peer.open(a, room));
-      assert.equal(await direct.helloPid(), a.pid, "the node reached first owns the room");
-      const forwarded = [track(await Peer.open(b, room)), track(await Peer.open(c, room))];
-      for (const p of forwarded) assert.equal(await p.helloPid(), a.pid);
+      const direct = track(await RoomPeer.open(a.url, room));
+      assert.equal((await direct.hello()).pid, a.pid, "the node reached first owns the room");
+      const forwarded = [
+        track(await RoomPeer.open(b.url, room)),
+        track(await RoomPeer.open(c.url, room)),
+      ];
+      for (const p of forwarded) assert.equal((await p.hello()).pid, a.pid);
       const aId = (await nodeRow(a))!.id;
       const before = (await roomRow(room))!;
       assert.equal(before.owner, aId);
@@ -281,8 +248,8 @@ await whenPostgres(() => {
       const after = (await roomRow(room))!;
       assert.equal(after.owner, (await nodeRow(b))!.id);
       assert.ok(after.epoch > before.epoch, "the takeover is a new epoch");
-      const throughC = track(await Peer.open(c, room));
-      assert.equal(await throughC.helloPid(), b.pid, "C forwards to the new owner");
+      const throughC = track(await RoomPeer.open(c.url, room));
+      assert.equal((await throughC.hello()).pid, b.pid, "C forwards to the new owner");
       const ackedBeforeTakeover = acked.size;
       const writer2 = new Writer(taken, "post-", acked);
       await waitFor(

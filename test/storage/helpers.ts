@@ -3,6 +3,10 @@
  * synchronous driver asynchronous (as Postgres will be), plus error assertions.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -108,4 +112,28 @@ export function tempDir(): { dir: string; remove: () => void } {
 /** Keys sorted by their UTF-8 bytes: the order storage must list them in. */
 export function utf8Sorted(keys: readonly string[]): string[] {
   return [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+/**
+ * Runs fixtures/crash-writer.ts with `args` and kills it with SIGKILL once it acknowledged
+ * `wanted` keys; returns every key it printed (each printed only after its write was durable).
+ */
+export async function killWriterAfter(args: string[], wanted: number): Promise<string[]> {
+  const writer = fileURLToPath(new URL("./fixtures/crash-writer.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", writer, ...args], {
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = once(child, "exit");
+  const acknowledged: string[] = [];
+  for await (const line of createInterface({ input: child.stdout })) {
+    acknowledged.push(line);
+    if (acknowledged.length === wanted) child.kill("SIGKILL");
+  }
+  const [code, signal] = (await exited) as [number | null, string | null];
+  assert.equal(signal, "SIGKILL", `the writer should have been killed; exit ${code}: ${stderr}`);
+  assert.ok(acknowledged.length >= wanted, `only ${acknowledged.length} keys acknowledged`);
+  return acknowledged;
 }

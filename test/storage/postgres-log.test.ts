@@ -5,11 +5,7 @@
  * twice), a stale owner's logged commit landing, an acknowledged write lost to kill -9.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { PostgresDriver } from "../../src/storage/postgres.js";
 import { encodeLoggedBatch } from "../../src/storage/postgres-log-codec.js";
 import type { LoggedBatch } from "../../src/storage/postgres-log-codec.js";
@@ -17,11 +13,10 @@ import { logStatement } from "../../src/storage/postgres-statements.js";
 import { tableNames } from "../../src/storage/postgres-schema.js";
 import { createStorageProvider } from "../../src/storage/provider.js";
 import type { Entry } from "../../src/storage/driver.js";
+import { killWriterAfter } from "./helpers.js";
 import { fileDatabase, whenPostgres } from "./postgres-helpers.js";
 
 const database = fileDatabase();
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const writer = fileURLToPath(new URL("./fixtures/crash-writer.ts", import.meta.url));
 const bytes = (text: string) => new Uint8Array(Buffer.from(text));
 const text = (value: Uint8Array | undefined) =>
   value === undefined ? undefined : Buffer.from(value).toString();
@@ -141,24 +136,7 @@ await whenPostgres(() => {
     it("kill -9 of a writer of large commits loses no acknowledged write", async () => {
       const db = await database();
       const url = `${db.url}${db.url.includes("?") ? "&" : "?"}schema=crash`;
-      const child = spawn(process.execPath, ["--import", "tsx", writer, url, "400"], {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stderr = "";
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-      const exited = once(child, "exit");
-      const acknowledged: string[] = [];
-      for await (const line of createInterface({ input: child.stdout })) {
-        acknowledged.push(line);
-        if (acknowledged.length === 30) child.kill("SIGKILL");
-      }
-      const [code, signal] = (await exited) as [number | null, string | null];
-      assert.equal(
-        signal,
-        "SIGKILL",
-        `the writer should have been killed; exit ${code}: ${stderr}`,
-      );
+      const acknowledged = await killWriterAfter([url, "400"], 30);
       const provider = createStorageProvider({ kind: "postgres", url });
       const storage = provider.open({ party: "main", room: "crash" }, { onAlarmChange() {} });
       try {
