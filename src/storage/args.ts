@@ -45,6 +45,15 @@ export function checkKeyArgs(
  * Serializes the arguments of `put(key, value)` or `put(entries)` into entries. Like workerd,
  * `put(key, undefined)` is an error and `put({ a: undefined })` silently skips `a`.
  */
+/** `put(key, value)`: the key checked, the value encoded (the hot path of a put loop). */
+export function encodePutOne(key: string, value: unknown, limits: StorageLimits): Uint8Array {
+  checkKey(key, limits.maxKeyBytes);
+  if (value === undefined) {
+    throw new PartyhouseError("PH_ERR_STORAGE_VALUE", "put() called with undefined value.");
+  }
+  return encodeValue(key, value, limits.maxValueBytes);
+}
+
 export function encodePutArgs(
   keyOrEntries: unknown,
   value: unknown,
@@ -52,11 +61,7 @@ export function encodePutArgs(
 ): Entry[] {
   if (keyOrEntries === null || typeof keyOrEntries !== "object") {
     const key = toKey(keyOrEntries);
-    checkKey(key, limits.maxKeyBytes);
-    if (value === undefined) {
-      throw new PartyhouseError("PH_ERR_STORAGE_VALUE", "put() called with undefined value.");
-    }
-    return [[key, encodeValue(key, value, limits.maxValueBytes)]];
+    return [[key, encodePutOne(key, value, limits)]];
   }
   if (Array.isArray(keyOrEntries)) {
     throw new PartyhouseError(

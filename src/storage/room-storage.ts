@@ -23,7 +23,7 @@ import type {
   SetAlarmOptions,
 } from "../core/api/storage-api.js";
 import type { StorageLimits } from "./args.js";
-import { checkKeyArgs, encodePutArgs, toAlarmTime } from "./args.js";
+import { checkKeyArgs, encodePutArgs, encodePutOne, toAlarmTime } from "./args.js";
 import type { RoomCache } from "./cache.js";
 import type { StorageDriver } from "./driver.js";
 import { toKeyRange } from "./keys.js";
@@ -92,6 +92,20 @@ export class RoomStorage implements DurableStorage, RoomStorageControl {
   put<T>(key: string, value: T, options?: PutOptions): Promise<void>;
   put<T>(entries: Record<string, T>, options?: PutOptions): Promise<void>;
   put(keyOrEntries: unknown, value?: unknown, options?: PutOptions): Promise<void> {
+    // The common `put(key, value)` without options, written out: a loop of awaited puts spends
+    // most of its JavaScript here, and the general path allocates a closure and two arrays.
+    if (typeof keyOrEntries === "string" && options === undefined) {
+      try {
+        this.#ensureOpen();
+        const bytes = encodePutOne(keyOrEntries, value, this.#limits);
+        const layer = this.#core.openLayer();
+        layer.put(keyOrEntries, bytes);
+        layer.note(undefined);
+        return inCache;
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return this.#run(() => {
       const entries = encodePutArgs(keyOrEntries, value, this.#limits);
       const layer = this.#core.openLayer();
