@@ -35,6 +35,8 @@ interface RoomLog {
   pending: number;
   tail: Promise<void>;
   readonly ids: Set<number>;
+  /** An apply failed: the rest of this run of applies is left to recovery. */
+  broken: boolean;
 }
 
 export interface PostgresDriverOptions {
@@ -196,7 +198,7 @@ export class PostgresDriver implements StorageDriver {
     const id = rows[0].id;
     room = this.#log.get(key);
     if (room === undefined) {
-      room = { pending: 0, tail: Promise.resolve(), ids: new Set() };
+      room = { pending: 0, tail: Promise.resolve(), ids: new Set(), broken: false };
       this.#log.set(key, room);
     }
     const state = room;
@@ -205,10 +207,14 @@ export class PostgresDriver implements StorageDriver {
     // A failed apply leaves its row, which the room's next read or direct commit applies. It
     // starts a macrotask later: building its statement takes milliseconds of this thread for a
     // large batch, and the acknowledgements the output gate releases now must leave first.
+    // After one failure (the database is likely gone) the applies queued behind it are skipped
+    // rather than each waiting out the connect timeout: their rows stay for recovery too.
     state.tail = state.tail
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => this.#apply(ref, batch, id))
-      .catch(() => {})
+      .then(() => (state.broken ? undefined : this.#apply(ref, batch, id)))
+      .catch(() => {
+        state.broken = true;
+      })
       .finally(() => {
         state.ids.delete(id);
         if (--state.pending === 0 && this.#log.get(key) === state) this.#log.delete(key);
