@@ -150,13 +150,6 @@ export class PostgresPlacement implements Placement {
   }
 
   /**
-   * The alarms this node runs next (see `Placement.claimDueAlarms`), in one statement: due alarm
-   * rows of rooms that are unowned or whose owner is not live (dead, draining or past its lease)
-   * are locked `FOR UPDATE SKIP LOCKED` (two sweeping nodes take disjoint rows), their rooms
-   * claimed for this node (epoch + 1), and returned with the due alarms of rooms this node owns.
-   * Before `join`, or while this node's own lease is not live, there are none.
-   */
-  /**
    * The first node to insert the tick's row runs it; the others find it there. A node that is
    * not serving (its lease in doubt) claims nothing: a live node will. Rows older than a day are
    * swept by the same statement, so the table holds about one day of ticks.
@@ -181,6 +174,13 @@ export class PostgresPlacement implements Placement {
     }
   }
 
+  /**
+   * The alarms this node runs next (see `Placement.claimDueAlarms`), in one statement: due alarm
+   * rows of rooms that are unowned or whose owner is not live (dead, draining or past its lease)
+   * are locked `FOR UPDATE SKIP LOCKED` (two sweeping nodes take disjoint rows), their rooms
+   * claimed for this node (epoch + 1), and returned with the due alarms of rooms this node owns.
+   * Before `join`, or while this node's own lease is not live, there are none.
+   */
   async claimDueAlarms(until: number, limit: number): Promise<readonly AlarmRow[]> {
     if (this.#joined === undefined || !this.serving()) return [];
     await this.#joined;

@@ -118,8 +118,10 @@ export interface Partyhouse {
   readonly parties: Parties;
   /** What runs here: live rooms, connections, a room's storage (tests, health, metrics). */
   readonly inspect: Inspector;
-  /** Runs the main party's static onCron now, as the scheduler does on each tick. */
-  /** Runs one tick of a configured cron; `scheduledTime` (epoch ms) defaults to now. */
+  /**
+   * Runs the main party's static onCron, as the scheduler does on each tick; `scheduledTime`
+   * (epoch ms) is the tick's, now by default.
+   */
   runCron(name: string, cron: string, scheduledTime?: number): Promise<void>;
   /** Replaces the party code; rooms restart (sockets closed with 1012), storage stays. */
   reload(parties: Record<string, unknown>): void;

@@ -41,10 +41,6 @@ export function checkKeyArgs(
   return keys;
 }
 
-/**
- * Serializes the arguments of `put(key, value)` or `put(entries)` into entries. Like workerd,
- * `put(key, undefined)` is an error and `put({ a: undefined })` silently skips `a`.
- */
 /** `put(key, value)`: the key checked, the value encoded (the hot path of a put loop). */
 export function encodePutOne(key: string, value: unknown, limits: StorageLimits): Uint8Array {
   checkKey(key, limits.maxKeyBytes);
@@ -54,6 +50,10 @@ export function encodePutOne(key: string, value: unknown, limits: StorageLimits)
   return encodeValue(key, value, limits.maxValueBytes);
 }
 
+/**
+ * Serializes the arguments of `put(key, value)` or `put(entries)` into entries. Like workerd,
+ * `put(key, undefined)` is an error and `put({ a: undefined })` silently skips `a`.
+ */
 export function encodePutArgs(
   keyOrEntries: unknown,
   value: unknown,

@@ -1,5 +1,5 @@
 /**
- * The bytes of one logged commit (see postgres-log.ts): a batch's key changes in one bytea, so a
+ * The bytes of one logged commit (see postgres-statements.ts): a batch's key changes in one bytea, so a
  * large commit costs PostgreSQL one row to make durable instead of one row per key. Read back
  * only when a log row was left unapplied (a crash between the log insert and its apply).
  *

@@ -113,7 +113,7 @@ export class PostgresDriver implements StorageDriver {
       ? `SELECT key, value FROM ${kv} WHERE party = $1 AND room = $2 AND key = $3`
       : `SELECT key, value FROM ${kv} WHERE party = $1 AND room = $2 AND key = ANY($3::bytea[])`;
     const param = single ? Buffer.from(keys[0]!, "utf8") : byteaArray(keys);
-    const rows = await this.#read("get", ref, text, "", [ref.party, ref.room, param]);
+    const rows = await this.#read("get", ref, text, [ref.party, ref.room, param]);
     const found = new Map<string, Uint8Array>();
     for (const row of rows) found.set(row.key.toString("utf8"), row.value);
     return found;
@@ -136,9 +136,9 @@ export class PostgresDriver implements StorageDriver {
       params.push(range.limit);
       limit = ` LIMIT $${params.length}`;
     }
-    const order = ` ORDER BY key ${range.reverse ? "DESC" : "ASC"}`;
-    const text = `SELECT key, value FROM ${this.#t.kv} WHERE ${where}${order}${limit}`;
-    const rows = await this.#read("list", ref, text, order, params);
+    const direction = range.reverse ? "DESC" : "ASC";
+    const text = `SELECT key, value FROM ${this.#t.kv} WHERE ${where} ORDER BY key ${direction}${limit}`;
+    const rows = await this.#read("list", ref, text, params, direction);
     return rows.map((row) => [row.key.toString("utf8"), row.value]);
   }
 
@@ -223,8 +223,9 @@ export class PostgresDriver implements StorageDriver {
 
   /** Moves one log row into `kv`, older rows (another owner's, left by a crash) first. */
   async #apply(ref: RoomRef, batch: LoggedBatch, id: number): Promise<void> {
+    // Built once: encoding a large batch's keys and values is the expensive part.
+    const statement = applyStatement(this.#t, ref, batch, id);
     for (let attempt = 0; ; attempt++) {
-      const statement = applyStatement(this.#t, ref, batch, id);
       const rows = await this.#query<{ applied: boolean; blocked: boolean }>(
         statement.text,
         statement.params,
@@ -269,21 +270,23 @@ export class PostgresDriver implements StorageDriver {
    * this node's applies of every commit that finished before it; rows of commits that finish
    * while it runs are this node's own (`ids`) and not waited for (the engine's overlay and its
    * commit counter cover a read that overlaps a commit). Any other row was left by a crash: it is
-   * applied and the read runs again. `order` sorts again outside the lateral join.
+   * applied and the read runs again. `direction`, for a sorted read, sorts again outside the
+   * lateral join.
    */
   async #read(
     op: string,
     ref: RoomRef,
     text: string,
-    order: string,
     params: Params,
+    direction?: "ASC" | "DESC",
   ): Promise<{ key: Buffer; value: Buffer }[]> {
     const key = roomKey(ref);
     const own = `$${params.length + 1}::bigint[]`;
     const sql =
       `SELECT r.key, r.value, p.pending FROM (SELECT EXISTS (SELECT 1 FROM ${this.#t.log} ` +
       `WHERE party = $1 AND room = $2 AND id <> ALL(${own})) AS pending) p ` +
-      `LEFT JOIN LATERAL (${text}) r ON true${order.replace("key", "r.key")}`;
+      `LEFT JOIN LATERAL (${text}) r ON true` +
+      (direction === undefined ? "" : ` ORDER BY r.key ${direction}`);
     for (let attempt = 0; ; attempt++) {
       await this.#log.get(key)?.tail;
       const ids = this.#log.get(key)?.ids;

@@ -11,7 +11,8 @@ import { test } from "node:test";
 import { killAll, startCli, tempProject } from "./cli-helpers.js";
 import type { RunningCli } from "./cli-helpers.js";
 import { sleep, waitFor } from "../helpers.js";
-import { createDatabase, dropDatabase, whenPostgres } from "../storage/postgres-helpers.js";
+import { fileDatabase, whenPostgres } from "../storage/postgres-helpers.js";
+import { nodeEnv } from "./cluster-env.js";
 
 const LEASE_MS = 2000;
 
@@ -47,17 +48,14 @@ function projects(n: number): string[] {
 
 const alarms = (run: RunningCli) => [...run.output().matchAll(/ALARM (\S+) (\d+) (\d+) (\d+)/g)];
 
+const database = fileDatabase();
+
 await whenPostgres(() => {
   test("kill -9 of a room's owner: a survivor fires its alarm once, with no request", async () => {
-    const db = await createDatabase();
+    const db = await database();
     const dirs = projects(3);
     try {
-      const env = {
-        PORT: "0",
-        PARTYHOUSE_DATABASE_URL: db.url,
-        PARTYHOUSE_CLUSTER_SECRET: "test-cluster-secret-0123456789",
-        PARTYHOUSE_LEASE_MS: String(LEASE_MS),
-      };
+      const env = nodeEnv(db.url, LEASE_MS);
       const runs = await Promise.all(dirs.map((dir) => startCli(["start"], dir, env)));
       const [owner, ...survivors] = runs as [RunningCli, ...RunningCli[]];
       const armed = await fetch(`${owner.url}/parties/main/orphan?arm=1500`);
@@ -90,8 +88,6 @@ await whenPostgres(() => {
       assert.equal(read.fired, 1, "its storage write landed once");
     } finally {
       killAll();
-      await db.sql.end({ timeout: 1 });
-      await dropDatabase(db.name);
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     }
   });

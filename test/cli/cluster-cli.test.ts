@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import WebSocket from "ws";
 import { killAll, runCli, startCli, tempProject } from "./cli-helpers.js";
+import { CLUSTER_SECRET, nodeEnv } from "./cluster-env.js";
 import { RoomPeer } from "./room-peer.js";
 import type { Hello } from "./room-peer.js";
 import type { RunningCli } from "./cli-helpers.js";
@@ -43,8 +44,6 @@ export default class Shared {
 }
 `;
 
-const SECRET = "test-cluster-secret-0123456789";
-
 function project(): string {
   const dir = tempProject("ph-cluster-cli-");
   mkdirSync(join(dir, "src"));
@@ -73,15 +72,6 @@ async function reopen(node: RunningCli, room: string, timeoutMs: number): Promis
   }
 }
 
-function nodeEnv(db: TestDatabase, leaseMs: number): Record<string, string> {
-  return {
-    PORT: "0",
-    PARTYHOUSE_DATABASE_URL: db.url,
-    PARTYHOUSE_CLUSTER_SECRET: SECRET,
-    PARTYHOUSE_LEASE_MS: String(leaseMs),
-  };
-}
-
 /** Reopens until the node with `pid` serves the room (a non-owner may still forward elsewhere). */
 async function reopenServedBy(
   node: RunningCli,
@@ -101,7 +91,7 @@ async function reopenServedBy(
 }
 
 async function nodes(db: TestDatabase, dir: string, n: number, leaseMs: number) {
-  const env = nodeEnv(db, leaseMs);
+  const env = nodeEnv(db.url, leaseMs);
   return Promise.all(Array.from({ length: n }, () => startCli(["start"], dir, env)));
 }
 
@@ -141,7 +131,7 @@ test("a node URL without a cluster secret is refused with PH_ERR_CONFIG before a
     assert.match(out, /PH_ERR_CONFIG.*PARTYHOUSE_CLUSTER_SECRET/);
     const bad = await runCli(["start", "--node-url", "10.0.0.5:1999"], dir, {
       ...env,
-      PARTYHOUSE_CLUSTER_SECRET: SECRET,
+      PARTYHOUSE_CLUSTER_SECRET: CLUSTER_SECRET,
     });
     assert.equal(bad.code, 1, bad.out);
     assert.match(bad.out, /PH_ERR_CONFIG.*http:\/\/ or https:\/\//);
@@ -304,7 +294,7 @@ await whenPostgres(() => {
       for (const old of [...live]) {
         const before = acked.size;
         await waitFor(() => acked.size >= before + 100, 30_000, "100 more acknowledged writes");
-        live.push(await startCli(["start"], dir, { ...nodeEnv(db, 120_000) }));
+        live.push(await startCli(["start"], dir, { ...nodeEnv(db.url, 120_000) }));
         live.splice(live.indexOf(old), 1);
         old.child.kill("SIGTERM");
         assert.equal((await old.exited).code, 0, old.output());

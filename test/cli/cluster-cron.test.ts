@@ -11,7 +11,8 @@ import { test } from "node:test";
 import { killAll, startCli, tempProject } from "./cli-helpers.js";
 import type { RunningCli } from "./cli-helpers.js";
 import { sleep } from "../helpers.js";
-import { createDatabase, dropDatabase, whenPostgres } from "../storage/postgres-helpers.js";
+import { fileDatabase, whenPostgres } from "../storage/postgres-helpers.js";
+import { nodeEnv } from "./cluster-env.js";
 
 const PARTY = `
 export default class Ticker {
@@ -37,17 +38,14 @@ function ticks(runs: readonly RunningCli[]): number[][] {
   );
 }
 
+const database = fileDatabase();
+
 await whenPostgres(() => {
   test("three nodes run each tick of a cron once, and keep running it when one dies", async () => {
-    const db = await createDatabase();
+    const db = await database();
     const dir = project();
     try {
-      const env = {
-        PORT: "0",
-        PARTYHOUSE_DATABASE_URL: db.url,
-        PARTYHOUSE_CLUSTER_SECRET: "test-cluster-secret-0123456789",
-        PARTYHOUSE_LEASE_MS: "2000",
-      };
+      const env = nodeEnv(db.url, 2000);
       const runs = await Promise.all([0, 1, 2].map(() => startCli(["start"], dir, env)));
       await sleep(5000);
       const before = ticks(runs);
@@ -77,8 +75,6 @@ await whenPostgres(() => {
       );
     } finally {
       killAll();
-      await db.sql.end({ timeout: 1 });
-      await dropDatabase(db.name);
       rmSync(dir, { recursive: true, force: true });
     }
   });
