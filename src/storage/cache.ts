@@ -80,6 +80,11 @@ export class RoomCache {
     this.budget.rebalance(this);
   }
 
+  /** Replaces the value of a cached key; a key not cached stays out. */
+  refresh(key: string, value: Uint8Array | null): void {
+    if (this.#entries.has(key)) this.set(key, value);
+  }
+
   delete(key: string): void {
     const old = this.#entries.get(key);
     if (old === undefined) return;

@@ -51,6 +51,12 @@ export interface Batch {
    * with PH_ERR_FENCED. Only cluster placements (PostgreSQL, SQLite shared by --workers) set it.
    */
   readonly fence?: { readonly epoch: number };
+  /**
+   * For pipelined drivers: the room's commit chain. Once a commit of a chain fails, the driver
+   * fails every later commit of that chain it was already handed, without applying it (they were
+   * issued on top of writes that never became durable); the engine starts a new chain.
+   */
+  readonly chain?: number;
 }
 
 /**
@@ -58,6 +64,12 @@ export interface Batch {
  * `MemoryDriver`. Errors may be thrown as they come; the caller wraps them as PH_ERR_STORAGE_IO.
  */
 export interface StorageDriver {
+  /**
+   * True when the driver takes a room's next commit before the previous one has finished and
+   * applies them in the order given (honouring `Batch.chain`), so a long run of writes can be
+   * committed piece by piece while it goes on. Absent: one commit per room at a time.
+   */
+  readonly pipelined?: boolean;
   /** Values of those `keys` that exist (any order, missing keys absent). */
   get(ref: RoomRef, keys: readonly string[]): MaybePromise<Map<string, Uint8Array>>;
   /** Entries inside `range`, sorted by key (descending when `range.reverse`), at most `limit`. */

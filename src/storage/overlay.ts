@@ -2,8 +2,8 @@
  * Writes that are issued but not yet durable, kept in memory so that a read observes every earlier
  * write of the room even when the caller did not await it (Durable Object semantics).
  *
- * A room holds a queue of layers, oldest first: at most one being committed, then the one still
- * collecting this turn's writes. A transaction adds a private layer on top until it finishes.
+ * A room holds a queue of layers, oldest first: those being committed (one, or several with a
+ * pipelined driver), then the one still collecting this turn's writes. A transaction adds a private layer on top until it finishes.
  * Lookups walk from the newest layer down; a layer with `deleteAll` hides everything below it.
  */
 import type { Batch, Entry, KeyRange } from "./driver.js";
@@ -84,14 +84,16 @@ export class Layer {
     this.barriers.push(...txn.barriers);
   }
 
-  toBatch(): Batch {
+  /** The driver's batch; `epoch` fences it (the distributed mode), `chain` orders it. */
+  toBatch(chain: number, epoch: number | undefined): Batch {
     const deletes: string[] = [];
     const puts: Entry[] = [];
     for (const [key, value] of this.writes) {
       if (value === null) deletes.push(key);
       else puts.push([key, value]);
     }
-    return { deleteAll: this.deleteAll, deletes, puts, alarm: this.alarm };
+    const batch = { deleteAll: this.deleteAll, deletes, puts, alarm: this.alarm, chain };
+    return epoch === undefined ? batch : { ...batch, fence: { epoch } };
   }
 }
 

@@ -6,7 +6,7 @@
  * Two ways to make a batch durable (postgres.ts picks):
  * - direct (`commitStatement`): the keys are upserted and deleted in `<prefix>kv` at once;
  * - logged (`logStatement`): the key changes go into ONE row of `<prefix>log` (a bytea, see
- *   postgres-log-codec.ts), which PostgreSQL writes far faster than thousands of index entries;
+ *   batch-codec.ts), which PostgreSQL writes far faster than thousands of index entries;
  *   `applyStatement` moves them into `kv` afterwards, off the path of the acknowledgement.
  * Log rows of a room apply oldest first and exactly once: an apply deletes its row only while no
  * older row of the room is left, and changes `kv` only if it did delete it. A direct commit runs
@@ -24,7 +24,7 @@
  */
 import type { RoomRef } from "../core/api/storage-api.js";
 import type { Batch } from "./driver.js";
-import type { LoggedBatch } from "./postgres-log-codec.js";
+import type { BatchChanges } from "./batch-codec.js";
 import type { TableNames } from "./postgres-schema.js";
 
 export type Params = (string | number | Buffer | null)[];
@@ -51,7 +51,7 @@ class Builder {
 /** The key changes of `batch` as CTEs, each run only where `cond` (SQL) holds. */
 function kvParts(
   t: TableNames,
-  batch: LoggedBatch,
+  batch: BatchChanges,
   b: Builder,
   cond: string | undefined,
 ): string[] {
@@ -166,7 +166,7 @@ export function logStatement(t: TableNames, ref: RoomRef, batch: Batch, blob: Bu
 export function applyStatement(
   t: TableNames,
   ref: RoomRef,
-  batch: LoggedBatch,
+  batch: BatchChanges,
   id: number,
 ): Statement {
   const b = new Builder(ref);

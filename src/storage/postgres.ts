@@ -17,8 +17,8 @@ import postgres from "postgres";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
 import type { AlarmQuery, AlarmRow, RoomRef } from "../core/api/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
-import { decodeLoggedBatch, encodeLoggedBatch } from "./postgres-log-codec.js";
-import type { LoggedBatch } from "./postgres-log-codec.js";
+import { decodeChanges, encodeChanges } from "./batch-codec.js";
+import type { BatchChanges } from "./batch-codec.js";
 import { migrate, tableNames } from "./postgres-schema.js";
 import type { TableNames } from "./postgres-schema.js";
 import {
@@ -187,7 +187,7 @@ export class PostgresDriver implements StorageDriver {
     let room = this.#log.get(key);
     // A bound on what waits to be applied: past it, a commit waits for the applies first.
     if (room !== undefined && room.pending >= MAX_PENDING_APPLIES) await room.tail;
-    const statement = logStatement(this.#t, ref, batch, encodeLoggedBatch(batch));
+    const statement = logStatement(this.#t, ref, batch, encodeChanges(batch));
     let rows: { fenced: boolean; id: number | null }[];
     try {
       rows = await this.#query(statement.text, statement.params);
@@ -222,7 +222,7 @@ export class PostgresDriver implements StorageDriver {
   }
 
   /** Moves one log row into `kv`, older rows (another owner's, left by a crash) first. */
-  async #apply(ref: RoomRef, batch: LoggedBatch, id: number): Promise<void> {
+  async #apply(ref: RoomRef, batch: BatchChanges, id: number): Promise<void> {
     // Built once: encoding a large batch's keys and values is the expensive part.
     const statement = applyStatement(this.#t, ref, batch, id);
     for (let attempt = 0; ; attempt++) {
@@ -252,7 +252,12 @@ export class PostgresDriver implements StorageDriver {
           [ref.party, ref.room, before],
         );
         for (const row of rows) {
-          const statement = applyStatement(this.#t, ref, decodeLoggedBatch(row.batch), row.id);
+          const statement = applyStatement(
+            this.#t,
+            ref,
+            decodeChanges(row.batch, "PostgreSQL"),
+            row.id,
+          );
           await this.#query(statement.text, statement.params);
         }
       } catch (e) {

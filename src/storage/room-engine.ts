@@ -45,11 +45,34 @@ export interface ReadOptions {
   readonly noCache?: boolean;
 }
 
+/**
+ * A layer of this many keys is large. With a pipelined driver a large open layer is sealed and
+ * handed over at the next microtask, without waiting for the turn to end: a long loop of awaited
+ * writes is then committed piece by piece while it runs, instead of all at once after it. Writes
+ * with no await between them stay in one layer, so they still commit atomically, as on Durable
+ * Objects. Once durable, a large layer's keys refresh the clean cache but do not join it (see
+ * #committed).
+ */
+const LARGE = 512;
+
+let chains = 0;
+const newChain = (): number => chains++;
+
 export class RoomEngine {
-  /** Oldest first: at most one sealed layer (being committed), then the open one. */
+  /**
+   * Oldest first: the layers handed to the driver (`#sent` of them; more than one only with a
+   * pipelined driver), then at most one still open.
+   */
   readonly #layers: Layer[] = [];
-  #committing = false;
+  #sent = 0;
+  /**
+   * The commit chain (Batch.chain): replaced when a commit fails, so answers about the commits
+   * dropped with it are ignored. Unique in the process, so a room reopened after a reset does not
+   * start on the chain its failed predecessor left broken in the driver.
+   */
+  #chain = newChain();
   #scheduled = false;
+  #sealQueued = false;
   /** The alarm whose onAlarm is running: hidden from getAlarm() until it is cleared. */
   #firingAlarm: number | null = null;
   /** A commit touched the alarm row (or one failed) since the firing alarm started. */
@@ -186,7 +209,13 @@ export class RoomEngine {
   /** The layer collecting this turn's writes; opening one schedules its commit. */
   openLayer(): Layer {
     const last = this.#layers[this.#layers.length - 1];
-    if (last !== undefined && !last.sealed) return last;
+    if (last !== undefined && !last.sealed) {
+      if (last.writes.size >= LARGE && !this.#sealQueued && this.driver.pipelined === true) {
+        this.#sealQueued = true;
+        queueMicrotask(this.#sealNow);
+      }
+      return last;
+    }
     const layer = new Layer();
     this.#layers.push(layer);
     this.#schedule();
@@ -279,33 +308,54 @@ export class RoomEngine {
     });
   }
 
-  /** Hands the oldest layer to the driver unless a commit is already running. */
+  readonly #sealNow = (): void => {
+    this.#sealQueued = false;
+    this.#pump();
+  };
+
+  /**
+   * Hands the oldest layer not yet handed over to the driver, unless a commit is already running;
+   * a pipelined driver also takes large layers behind running commits (see LARGE).
+   */
   #pump(): void {
-    const layer = this.#layers[0];
-    if (this.#committing || layer === undefined) return;
-    layer.sealed = true;
-    this.#committing = true;
-    if (layer.barriers.length === 0) this.#commit(layer);
-    else void Promise.allSettled(layer.barriers).then(() => this.#commit(layer));
+    while (this.#sent < this.#layers.length) {
+      const layer = this.#layers[this.#sent]!;
+      if (
+        this.#sent > 0 &&
+        !(
+          this.driver.pipelined === true &&
+          layer.writes.size >= LARGE &&
+          layer.barriers.length === 0
+        )
+      ) {
+        return;
+      }
+      layer.sealed = true;
+      this.#sent++;
+      const chain = this.#chain;
+      if (layer.barriers.length === 0) this.#commit(layer, chain);
+      else void Promise.allSettled(layer.barriers).then(() => this.#commit(layer, chain));
+    }
   }
 
-  #commit(layer: Layer): void {
+  #commit(layer: Layer, chain: number): void {
+    if (chain !== this.#chain) return;
     let result: MaybePromise<void>;
     try {
       const epoch = this.hooks().epoch?.();
-      const batch = layer.toBatch();
-      result = this.driver.commit(
-        this.ref,
-        epoch === undefined ? batch : { ...batch, fence: { epoch } },
-      );
+      result = this.driver.commit(this.ref, layer.toBatch(chain, epoch));
     } catch (e) {
       this.#failed(e);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        () => this.#committed(layer),
-        (e: unknown) => this.#failed(e),
+        () => {
+          if (chain === this.#chain) this.#committed(layer);
+        },
+        (e: unknown) => {
+          if (chain === this.#chain) this.#failed(e);
+        },
       );
     } else {
       this.#committed(layer);
@@ -313,14 +363,21 @@ export class RoomEngine {
   }
 
   #committed(layer: Layer): void {
+    // Drivers answer in order, so this is the oldest layer.
     this.#layers.shift();
-    this.#committing = false;
+    this.#sent--;
     this.#commits++;
-    // What is durable now is clean: it moves from the overlay to the cache (no copy).
+    // What is durable now is clean: it moves from the overlay to the cache (no copy). Thousands
+    // of keys written at once are seldom all read back soon, and holding them cost the process a
+    // third of a large write's time in garbage collection (measured: 2.5 against 1.5 ms of GC per
+    // 5,000 puts): a large layer only refreshes keys the cache holds, and a read of another
+    // falls through to the driver, which now has it.
     if (layer.deleteAll) this.cache.clear();
+    const fill = layer.writes.size < LARGE;
     for (const [key, value] of layer.writes) {
       if (layer.noCache?.has(key) === true) this.cache.delete(key);
-      else this.cache.set(key, value);
+      else if (fill) this.cache.set(key, value);
+      else this.cache.refresh(key, value);
     }
     if (layer.alarm !== undefined) this.#alarmTouched = true;
     if (layer.alarmChanged) {
@@ -332,7 +389,7 @@ export class RoomEngine {
     }
     layer.resolve();
     // Layers opened while this commit ran (async drivers only) go in their own turn.
-    if (this.#layers.length > 0) this.#schedule();
+    if (this.#layers.length > this.#sent) this.#schedule();
   }
 
   /**
@@ -342,7 +399,8 @@ export class RoomEngine {
   #failed(cause: unknown): void {
     const error = ioError("commit", cause);
     const dropped = this.#layers.splice(0);
-    this.#committing = false;
+    this.#sent = 0;
+    this.#chain = newChain();
     this.#alarmTouched = true;
     this.#commits++;
     // A commit whose answer was lost (a dropped connection) may or may not have landed: forget

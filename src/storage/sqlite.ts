@@ -1,7 +1,10 @@
 /**
  * The default driver: one SQLite file for the whole server, every room's keys in one table.
- * better-sqlite3 is synchronous, so a commit finishes before `commit()` returns and the overlay
- * can resolve its promises without another trip through the event loop.
+ * better-sqlite3 is synchronous: reads, and small commits, finish before the call returns, so the
+ * overlay resolves them without another trip through the event loop. Large commits (and every
+ * commit while one is in flight) go to a writer thread with its own connection instead, so that
+ * thousands of row inserts do not stop every room of the process: with WAL, this thread's reads
+ * never wait for the writer, and the overlay keeps answering for a batch until it is durable.
  */
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
@@ -9,7 +12,8 @@ import { dirname } from "node:path";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
 import type { AlarmQuery, AlarmRow, RoomRef } from "../core/api/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
-import { CLUSTER_SCHEMA, FENCE_EPOCH_SQL } from "./sqlite-cluster-schema.js";
+import { SqliteWriterThread } from "./sqlite-thread.js";
+import { SqliteWriter } from "./sqlite-writer.js";
 
 export interface SqliteDriverOptions {
   /** The database file; its parent directories are created. `:memory:` works for tests. */
@@ -19,11 +23,19 @@ export interface SqliteDriverOptions {
    * panics, at the cost of an fsync per commit.
    */
   synchronous?: "normal" | "full";
+  /**
+   * Commits of at least this many keys (puts and deletes; a deleteAll counts as this many) go to
+   * the writer thread. Default 128; 0 sends every commit there; Infinity, or a `:memory:`
+   * database, keeps every commit on this thread.
+   */
+  threadMinKeys?: number;
 }
 
+const THREAD_MIN_KEYS = 128;
+/** How long a commit waits for another process's write lock (--workers share the file). */
+const BUSY_TIMEOUT_MS = 5000;
+
 const SCHEMA_VERSION = 1;
-/** Rows per multi-row upsert; SQLite allows 32,766 parameters, 4 per row. */
-const PUT_CHUNK = 64;
 
 // WITHOUT ROWID stores rows in the primary-key b-tree itself, so a room's keys sit together in
 // key order and a range list is one index walk. TEXT keys compare with the BINARY collation,
@@ -48,24 +60,21 @@ const SCHEMA = `
 export class SqliteDriver implements StorageDriver {
   readonly #db: Database.Database;
   readonly #getOne: Database.Statement<[string, string, string], Buffer>;
-  readonly #put: Database.Statement<[string, string, string, Uint8Array]>;
-  readonly #deleteOne: Database.Statement<[string, string, string]>;
-  readonly #deleteRoom: Database.Statement<[string, string]>;
   readonly #getAlarm: Database.Statement<[string, string], number>;
-  readonly #setAlarm: Database.Statement<[string, string, number]>;
-  readonly #clearAlarm: Database.Statement<[string, string]>;
   readonly #listAlarms: Database.Statement<[number, number], AlarmRow>;
   /** List statements by shape (bounds present, direction), prepared on first use. */
   readonly #lists = new Map<string, Database.Statement<unknown[], [string, Buffer]>>();
-  readonly #commit: Database.Transaction<(ref: RoomRef, batch: Batch) => void>;
-  #fenceEpoch: Database.Statement<[string, string], number> | undefined;
-  #putChunk: Database.Statement<unknown[]> | undefined;
+  readonly #writer: SqliteWriter;
+  readonly #thread: SqliteWriterThread | undefined;
+  readonly #threadMinKeys: number;
+  /** The engine may hand over a commit before the previous one finished (see driver.ts). */
+  readonly pipelined: boolean;
 
   constructor(options: SqliteDriverOptions) {
     try {
       if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
       // Workers of one machine share the file (--workers): wait for another's commit, do not fail.
-      this.#db = new Database(options.path, { timeout: 5000 });
+      this.#db = new Database(options.path, { timeout: BUSY_TIMEOUT_MS });
     } catch (e) {
       throw new PartyhouseError(
         "PH_ERR_STORAGE_IO",
@@ -91,24 +100,23 @@ export class SqliteDriver implements StorageDriver {
         "SELECT value FROM kv WHERE party = ? AND room = ? AND key = ?",
       )
       .pluck();
-    this.#put = db.prepare(
-      "INSERT INTO kv (party, room, key, value) VALUES (?, ?, ?, ?) " +
-        "ON CONFLICT (party, room, key) DO UPDATE SET value = excluded.value",
-    );
-    this.#deleteOne = db.prepare("DELETE FROM kv WHERE party = ? AND room = ? AND key = ?");
-    this.#deleteRoom = db.prepare("DELETE FROM kv WHERE party = ? AND room = ?");
     this.#getAlarm = db
       .prepare<[string, string], number>("SELECT time FROM alarms WHERE party = ? AND room = ?")
       .pluck();
-    this.#setAlarm = db.prepare(
-      "INSERT INTO alarms (party, room, time) VALUES (?, ?, ?) " +
-        "ON CONFLICT (party, room) DO UPDATE SET time = excluded.time",
-    );
-    this.#clearAlarm = db.prepare("DELETE FROM alarms WHERE party = ? AND room = ?");
     this.#listAlarms = db.prepare(
       "SELECT party, room, time FROM alarms WHERE time < ? ORDER BY time LIMIT ?",
     );
-    this.#commit = db.transaction((ref: RoomRef, batch: Batch) => this.#apply(ref, batch));
+    this.#writer = new SqliteWriter(db);
+    this.#threadMinKeys = options.threadMinKeys ?? THREAD_MIN_KEYS;
+    this.#thread =
+      options.path === ":memory:" || this.#threadMinKeys === Infinity
+        ? undefined
+        : new SqliteWriterThread({
+            path: options.path,
+            synchronous: options.synchronous === "full" ? "FULL" : "NORMAL",
+            timeout: BUSY_TIMEOUT_MS,
+          });
+    this.pipelined = this.#thread !== undefined;
   }
 
   get(ref: RoomRef, keys: readonly string[]): Map<string, Uint8Array> {
@@ -132,12 +140,14 @@ export class SqliteDriver implements StorageDriver {
     return this.#getAlarm.get(ref.party, ref.room) ?? null;
   }
 
-  commit(ref: RoomRef, batch: Batch): void {
-    // A fenced commit reads the epoch, then writes: IMMEDIATE takes the write lock first, so no
-    // other worker's claim can slip between the check and the data (and no deferred-lock upgrade
-    // can fail with SQLITE_BUSY).
-    if (batch.fence === undefined) this.#commit(ref, batch);
-    else this.#commit.immediate(ref, batch);
+  commit(ref: RoomRef, batch: Batch): void | Promise<void> {
+    const thread = this.#thread;
+    // While the thread has commits in flight, every commit queues behind them there: commits of
+    // one room stay in order, and this connection never waits for the thread's write lock.
+    if (thread !== undefined && (thread.busy || this.#isLarge(batch)) && thread.available()) {
+      return thread.commit(ref, batch, batch.chain ?? 0);
+    }
+    this.#writer.commit(ref, batch);
   }
 
   listAlarms(query?: AlarmQuery): AlarmRow[] {
@@ -145,56 +155,22 @@ export class SqliteDriver implements StorageDriver {
     return this.#listAlarms.all(query?.until ?? Number.MAX_SAFE_INTEGER, query?.limit ?? -1);
   }
 
-  close(): void {
+  /**
+   * Starts the writer thread now rather than on the first large commit (which commits on this
+   * thread while the writer starts); resolves once it takes commits. No-op without one.
+   */
+  startWriterThread(): Promise<void> {
+    return this.#thread?.start() ?? Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    await this.#thread?.close();
     this.#db.close();
   }
 
-  #apply(ref: RoomRef, batch: Batch): void {
-    const { party, room } = ref;
-    if (batch.fence !== undefined) this.#checkFence(ref, batch.fence.epoch);
-    if (batch.deleteAll) this.#deleteRoom.run(party, room);
-    for (const key of batch.deletes) this.#deleteOne.run(party, room, key);
-    this.#putAll(party, room, batch.puts);
-    if (batch.alarm === null) this.#clearAlarm.run(party, room);
-    else if (batch.alarm !== undefined) this.#setAlarm.run(party, room, batch.alarm);
-  }
-
-  /** Fails with PH_ERR_FENCED, before anything changes, unless the room is still at `epoch`. */
-  #checkFence(ref: RoomRef, epoch: number): void {
-    if (this.#fenceEpoch === undefined) {
-      this.#db.exec(CLUSTER_SCHEMA);
-      this.#fenceEpoch = this.#db.prepare<[string, string], number>(FENCE_EPOCH_SQL).pluck();
-    }
-    const current = this.#fenceEpoch.get(ref.party, ref.room);
-    if (current !== epoch) {
-      throw new PartyhouseError(
-        "PH_ERR_FENCED",
-        `${ref.party}/${ref.room} is now at epoch ${String(current ?? "none")}, this worker ` +
-          `holds ${epoch}; the commit changed nothing`,
-      );
-    }
-  }
-
-  /**
-   * Upserts in statements of up to PUT_CHUNK rows: one statement per row spent most of a large
-   * commit in better-sqlite3's per-call overhead.
-   */
-  #putAll(party: string, room: string, puts: readonly Entry[]): void {
-    let i = 0;
-    for (; i + PUT_CHUNK <= puts.length; i += PUT_CHUNK) {
-      const params: unknown[] = [];
-      for (let j = i; j < i + PUT_CHUNK; j++) params.push(party, room, puts[j]![0], puts[j]![1]);
-      this.#putMany().run(...params);
-    }
-    for (; i < puts.length; i++) this.#put.run(party, room, puts[i]![0], puts[i]![1]);
-  }
-
-  #putMany(): Database.Statement<unknown[]> {
-    return (this.#putChunk ??= this.#db.prepare(
-      "INSERT INTO kv (party, room, key, value) VALUES " +
-        Array.from({ length: PUT_CHUNK }, () => "(?, ?, ?, ?)").join(", ") +
-        " ON CONFLICT (party, room, key) DO UPDATE SET value = excluded.value",
-    ));
+  #isLarge(batch: Batch): boolean {
+    const keys = batch.deleteAll ? Infinity : batch.puts.length + batch.deletes.length;
+    return keys >= this.#threadMinKeys;
   }
 
   #listStatement(range: KeyRange): Database.Statement<unknown[], [string, Buffer]> {

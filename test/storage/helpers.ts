@@ -28,10 +28,17 @@ export class SpyDriver implements StorageDriver {
   /** When set, commits wait for it (a slow disk or a far database), then go on as usual. */
   commitGate: Promise<void> | undefined;
 
+  /** room → the chain whose commit this spy failed (a pipelined driver must skip the rest). */
+  readonly #failedChains = new Map<string, number>();
+
   constructor(
     readonly inner: StorageDriver,
     readonly async: boolean,
   ) {}
+
+  get pipelined(): boolean | undefined {
+    return this.inner.pipelined;
+  }
 
   get(ref: RoomRef, keys: readonly string[]): MaybePromise<Map<string, Uint8Array>> {
     return this.#call(() => this.inner.get(ref, keys));
@@ -52,9 +59,16 @@ export class SpyDriver implements StorageDriver {
   }
 
   #apply(ref: RoomRef, batch: Batch): MaybePromise<void> {
+    // A failure injected here is one the inner driver never saw: honour Batch.chain for it, as
+    // a pipelined driver does for its own.
+    const room = `${ref.party}\u0000${ref.room}`;
+    if (batch.chain !== undefined && this.#failedChains.get(room) === batch.chain) {
+      throw new Error("not applied: an earlier commit of this chain failed");
+    }
     const failure = this.failNextCommit;
     if (failure !== undefined) {
       this.failNextCommit = undefined;
+      if (batch.chain !== undefined) this.#failedChains.set(room, batch.chain);
       throw failure;
     }
     this.commits.push(batch);
@@ -115,11 +129,16 @@ export function utf8Sorted(keys: readonly string[]): string[] {
 }
 
 /**
- * Runs fixtures/crash-writer.ts with `args` and kills it with SIGKILL once it acknowledged
- * `wanted` keys; returns every key it printed (each printed only after its write was durable).
+ * Runs fixtures/crash-writer.ts (or another writer of fixtures/) with `args` and kills it with
+ * SIGKILL once it acknowledged `wanted` keys; returns every line it printed (each printed only
+ * after its write was durable).
  */
-export async function killWriterAfter(args: string[], wanted: number): Promise<string[]> {
-  const writer = fileURLToPath(new URL("./fixtures/crash-writer.ts", import.meta.url));
+export async function killWriterAfter(
+  args: string[],
+  wanted: number,
+  fixture = "crash-writer.ts",
+): Promise<string[]> {
+  const writer = fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url));
   const child = spawn(process.execPath, ["--import", "tsx", writer, ...args], {
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
     stdio: ["ignore", "pipe", "pipe"],

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PostgresDriver } from "../../src/storage/postgres.js";
-import { encodeLoggedBatch } from "../../src/storage/postgres-log-codec.js";
-import type { LoggedBatch } from "../../src/storage/postgres-log-codec.js";
+import { encodeChanges } from "../../src/storage/batch-codec.js";
+import type { BatchChanges } from "../../src/storage/batch-codec.js";
 import { logStatement } from "../../src/storage/postgres-statements.js";
 import { tableNames } from "../../src/storage/postgres-schema.js";
 import { createStorageProvider } from "../../src/storage/provider.js";
@@ -22,7 +22,7 @@ const text = (value: Uint8Array | undefined) =>
   value === undefined ? undefined : Buffer.from(value).toString();
 const many = (n: number, tag: string): Entry[] =>
   Array.from({ length: n }, (_, i) => [`k${String(i).padStart(5, "0")}`, bytes(`${tag}${i}`)]);
-const batch = (puts: Entry[], extra: Partial<LoggedBatch> = {}) => ({
+const batch = (puts: Entry[], extra: Partial<BatchChanges> = {}) => ({
   deleteAll: false,
   deletes: [],
   puts,
@@ -31,14 +31,14 @@ const batch = (puts: Entry[], extra: Partial<LoggedBatch> = {}) => ({
 });
 
 /** A log row as a crash between a logged commit and its apply leaves it. */
-async function leaveLogRow(schema: string, room: string, b: LoggedBatch) {
+async function leaveLogRow(schema: string, room: string, b: BatchChanges) {
   const db = await database();
   const t = tableNames(schema, "partyhouse_");
   const statement = logStatement(
     t,
     { party: "main", room },
     batch([...b.puts], b),
-    encodeLoggedBatch(b),
+    encodeChanges(b),
   );
   await db.sql.unsafe(statement.text, statement.params as never[]);
 }

@@ -17,6 +17,17 @@ storageSuite({
   },
 });
 
+// Every commit through the writer thread (pipelined), started before the first one.
+storageSuite({
+  name: "sqlite (writer thread)",
+  newDriver: async () => {
+    const { dir, remove } = tempDir();
+    const driver = new SqliteDriver({ path: join(dir, "storage.db"), threadMinKeys: 0 });
+    await driver.startWriterThread();
+    return { driver, cleanup: remove };
+  },
+});
+
 const ref = { party: "main", room: "r" };
 const hooks = { onAlarmChange() {} };
 
