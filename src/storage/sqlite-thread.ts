@@ -25,6 +25,9 @@ function entry(): URL {
   return new URL("../../dist/storage/sqlite-writer-thread.js", import.meta.url);
 }
 
+/** See SqliteWriterThread[stopWriterAbruptly]. */
+export const stopWriterAbruptly: unique symbol = Symbol("partyhouse.sqlite.stopWriterAbruptly");
+
 interface Pending {
   resolve(): void;
   reject(error: unknown): void;
@@ -97,6 +100,14 @@ export class SqliteWriterThread {
     worker.postMessage(message, transfer ? [changes.buffer as ArrayBuffer] : []);
     if (this.#pending.size === 0) worker.ref();
     return new Promise<void>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+  }
+
+  /**
+   * Stops the writer thread at once, as a crash would (its unanswered commits fail); only for the
+   * tests of that path. The next large commit starts a new thread.
+   */
+  [stopWriterAbruptly](): Promise<number> {
+    return this.#worker?.terminate() ?? Promise.resolve(0);
   }
 
   /** Waits for every commit sent, then stops the thread. */

@@ -12,7 +12,7 @@ import { dirname } from "node:path";
 import { PartyhouseError, errorMessage } from "../core/errors.js";
 import type { AlarmQuery, AlarmRow, RoomRef } from "../core/api/storage-api.js";
 import type { Batch, Entry, KeyRange, StorageDriver } from "./driver.js";
-import { SqliteWriterThread } from "./sqlite-thread.js";
+import { SqliteWriterThread, stopWriterAbruptly } from "./sqlite-thread.js";
 import { SqliteWriter } from "./sqlite-writer.js";
 
 export interface SqliteDriverOptions {
@@ -161,6 +161,11 @@ export class SqliteDriver implements StorageDriver {
    */
   startWriterThread(): Promise<void> {
     return this.#thread?.start() ?? Promise.resolve();
+  }
+
+  /** Stops the writer thread as a crash would (tests only; see sqlite-thread.ts). */
+  [stopWriterAbruptly](): Promise<number> {
+    return this.#thread?.[stopWriterAbruptly]() ?? Promise.resolve(0);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import type { PartyhouseError } from "../../src/core/errors.js";
 import type { Batch } from "../../src/storage/driver.js";
 import { createStorageProvider, providerFromDriver } from "../../src/storage/provider.js";
 import { SqliteDriver } from "../../src/storage/sqlite.js";
+import { stopWriterAbruptly } from "../../src/storage/sqlite-thread.js";
 import { SpyDriver, killWriterAfter, rejectsWith, tempDir } from "./helpers.js";
 
 const ref = { party: "main", room: "r" };
@@ -156,6 +157,33 @@ test("sqlite thread: kill -9 mid-loop keeps every acknowledged round and whole s
     // The killed round was under way: some of its steps were durable, in whole pieces.
     assert.ok(parts.size >= (last + 1) * steps);
   } finally {
+    remove();
+  }
+});
+
+test("sqlite thread: a dead thread fails its unanswered commits; the next starts a new one", async () => {
+  const { dir, remove } = tempDir();
+  const driver = new SqliteDriver({ path: join(dir, "storage.db"), threadMinKeys: 0 });
+  const many = (prefix: string, n: number): Batch => ({
+    deleteAll: false,
+    deletes: [],
+    puts: Array.from({ length: n }, (_, i) => [`${prefix}${i}`, new Uint8Array([1])] as const),
+    alarm: undefined,
+    chain: 0,
+  });
+  try {
+    await driver.startWriterThread();
+    // Large enough to be in the thread's hands when it is stopped.
+    const lost = driver.commit(ref, many("lost-", 100_000));
+    await driver[stopWriterAbruptly]();
+    await rejectsWith(Promise.resolve(lost), "PH_ERR_STORAGE_IO", /writer thread stopped/);
+    // The thread is gone: this one commits on the driver's own thread and starts a new writer.
+    await driver.commit(ref, { ...many("after-", 10), chain: 1 });
+    await driver.startWriterThread();
+    await driver.commit(ref, { ...many("again-", 10), chain: 1 });
+    assert.equal(driver.get(ref, ["after-9", "again-9"]).size, 2);
+  } finally {
+    await driver.close();
     remove();
   }
 });
