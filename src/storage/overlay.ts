@@ -3,7 +3,8 @@
  * write of the room even when the caller did not await it (Durable Object semantics).
  *
  * A room holds a queue of layers, oldest first: those being committed (one, or several with a
- * pipelined driver), then the one still collecting this turn's writes. A transaction adds a private layer on top until it finishes.
+ * pipelined driver), then the one still collecting this turn's writes. A transaction adds a
+ * private layer on top until it finishes.
  * Lookups walk from the newest layer down; a layer with `deleteAll` hides everything below it.
  */
 import type { Batch, Entry, KeyRange } from "./driver.js";

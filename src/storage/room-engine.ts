@@ -320,22 +320,20 @@ export class RoomEngine {
   #pump(): void {
     while (this.#sent < this.#layers.length) {
       const layer = this.#layers[this.#sent]!;
-      if (
-        this.#sent > 0 &&
-        !(
-          this.driver.pipelined === true &&
-          layer.writes.size >= LARGE &&
-          layer.barriers.length === 0
-        )
-      ) {
-        return;
-      }
+      if (this.#sent > 0 && !this.#pipelines(layer)) return;
       layer.sealed = true;
       this.#sent++;
       const chain = this.#chain;
       if (layer.barriers.length === 0) this.#commit(layer, chain);
       else void Promise.allSettled(layer.barriers).then(() => this.#commit(layer, chain));
     }
+  }
+
+  /** Whether `layer` may go to the driver while earlier commits are still running. */
+  #pipelines(layer: Layer): boolean {
+    return (
+      this.driver.pipelined === true && layer.writes.size >= LARGE && layer.barriers.length === 0
+    );
   }
 
   #commit(layer: Layer, chain: number): void {

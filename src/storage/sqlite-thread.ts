@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ErrorCodes, PartyhouseError } from "../core/errors.js";
+import { ErrorCodes, PartyhouseError, errorMessage } from "../core/errors.js";
 import type { ErrorCode } from "../core/errors.js";
 import type { RoomRef } from "../core/api/storage-api.js";
 import { encodeChanges } from "./batch-codec.js";
@@ -38,6 +38,9 @@ export class SqliteWriterThread {
   /** The background checkpointer, started with the first writer (see sqlite-writer-thread.ts). */
   #checkpointer: Worker | undefined;
   #ready = false;
+  /** Settles when the thread started by #start can take commits, or cannot. */
+  #started: Promise<void> | undefined;
+  #settleStart: ((error?: Error) => void) | undefined;
   #nextId = 0;
   readonly #pending = new Map<number, Pending>();
   #closed = false;
@@ -58,23 +61,7 @@ export class SqliteWriterThread {
   /** Starts the thread if need be; resolves once it takes commits, rejects if it cannot. */
   start(): Promise<void> {
     if (this.available()) return Promise.resolve();
-    const worker = this.#worker;
-    if (worker === undefined) return Promise.reject(closedError());
-    return new Promise<void>((resolve, reject) => {
-      const onMessage = (reply: ThreadReply) => {
-        if (!("ready" in reply)) return;
-        worker.off("message", onMessage);
-        worker.off("exit", onExit);
-        if (reply.ready) resolve();
-        else reject(toError(reply.error));
-      };
-      const onExit = () => {
-        worker.off("message", onMessage);
-        reject(closedError());
-      };
-      worker.on("message", onMessage);
-      worker.once("exit", onExit);
-    });
+    return this.#worker === undefined ? Promise.reject(closedError()) : this.#started!;
   }
 
   /** Commits sent and not answered yet: while there are any, every commit must come here. */
@@ -82,7 +69,7 @@ export class SqliteWriterThread {
     return this.#pending.size > 0;
   }
 
-  commit(ref: RoomRef, batch: Batch, chain: number): Promise<void> {
+  commit(ref: RoomRef, batch: Batch): Promise<void> {
     const worker = this.#worker!;
     const id = this.#nextId++;
     const changes = encodeChanges(batch);
@@ -95,7 +82,7 @@ export class SqliteWriterThread {
       changes,
       alarm: batch.alarm,
       fence: batch.fence?.epoch,
-      chain,
+      chain: batch.chain ?? 0,
     };
     worker.postMessage(message, transfer ? [changes.buffer as ArrayBuffer] : []);
     if (this.#pending.size === 0) worker.ref();
@@ -132,6 +119,11 @@ export class SqliteWriterThread {
     }
     const worker = new Worker(entry(), { workerData: { ...this.setup, role: "write" } });
     this.#worker = worker;
+    this.#started = new Promise<void>((resolve, reject) => {
+      this.#settleStart = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // Nobody need wait for it (available() callers commit inline meanwhile).
+    this.#started.catch(() => {});
     worker.unref();
     worker.on("message", (reply: ThreadReply) => this.#onReply(reply));
     worker.on("error", (e) => this.#stopped(worker, e));
@@ -143,6 +135,7 @@ export class SqliteWriterThread {
       if (reply.ready) this.#ready = true;
       // A thread that cannot open the file exits; #stopped forgets it, and commits stay inline.
       else this.#unusable = true;
+      this.#settleStart?.(reply.ready ? undefined : toError(reply.error));
       return;
     }
     const pending = this.#pending.get(reply.id);
@@ -158,9 +151,11 @@ export class SqliteWriterThread {
     this.#worker = undefined;
     void worker.terminate();
     this.#ready = false;
+    // Settling twice is harmless: a thread that was ready stays resolved.
+    this.#settleStart?.(closedError());
     const error = new PartyhouseError(
       "PH_ERR_STORAGE_IO",
-      `The SQLite writer thread stopped before answering: ${String((cause as Error).message ?? cause)}`,
+      `The SQLite writer thread stopped before answering: ${errorMessage(cause)}`,
       { cause },
     );
     const pending = [...this.#pending.values()];

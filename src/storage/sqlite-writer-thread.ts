@@ -80,7 +80,10 @@ port.on("message", (message: ThreadCommit) => {
   }
   if (failedChain !== undefined) broken.delete(key);
   try {
-    const changes = decodeChanges(Buffer.from(message.changes), "the writer thread", false);
+    // A view of the transferred bytes, not a copy: the values are only read during the commit.
+    const bytes = message.changes;
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const changes = decodeChanges(view, "the writer thread", false);
     writer.commit(
       { party: message.party, room: message.room },
       {

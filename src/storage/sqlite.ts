@@ -145,7 +145,7 @@ export class SqliteDriver implements StorageDriver {
     // While the thread has commits in flight, every commit queues behind them there: commits of
     // one room stay in order, and this connection never waits for the thread's write lock.
     if (thread !== undefined && (thread.busy || this.#isLarge(batch)) && thread.available()) {
-      return thread.commit(ref, batch, batch.chain ?? 0);
+      return thread.commit(ref, batch);
     }
     this.#writer.commit(ref, batch);
   }
